@@ -1,0 +1,168 @@
+using System.Runtime.InteropServices;
+
+namespace Cordon.Interop;
+
+/// <summary>
+/// The C library calls cordon makes. Every function sets errno (read it with <see cref="Io.LastErrno"/>).
+/// Raw int descriptors appear here because these are the kernel's own words; owners wrap them in <see cref="SafeFd"/>.
+/// </summary>
+public static unsafe partial class Libc
+{
+    private const string C = "libc";
+
+    [LibraryImport(C, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(C, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int OpenAt(int dirfd, string path, int flags, uint mode);
+
+    [LibraryImport(C, EntryPoint = "openat", SetLastError = true)]
+    public static partial int OpenAt(int dirfd, byte* path, int flags, uint mode);
+
+    [LibraryImport(C, EntryPoint = "readlinkat", SetLastError = true)]
+    public static partial nint ReadLinkAt(int dirfd, byte* path, byte* buf, nint size);
+
+    [LibraryImport(C, EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, byte* buf, nint count);
+
+    [LibraryImport(C, EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, byte* buf, nint count);
+
+    [LibraryImport(C, EntryPoint = "pread", SetLastError = true)]
+    public static partial nint PRead(int fd, byte* buf, nint count, long offset);
+
+    [LibraryImport(C, EntryPoint = "fstat", SetLastError = true)]
+    public static partial int FStat(int fd, out Stat st);
+
+    [LibraryImport(C, EntryPoint = "fstatat", SetLastError = true)]
+    public static partial int FStatAt(int dirfd, byte* path, out Stat st, int flags);
+
+    [LibraryImport(C, EntryPoint = "unlinkat", SetLastError = true)]
+    public static partial int UnlinkAt(int dirfd, byte* path, int flags);
+
+    [LibraryImport(C, EntryPoint = "mkdirat", SetLastError = true)]
+    public static partial int MkdirAt(int dirfd, byte* path, uint mode);
+
+    [LibraryImport(C, EntryPoint = "mknodat", SetLastError = true)]
+    public static partial int MknodAt(int dirfd, byte* path, uint mode, ulong dev);
+
+    [LibraryImport(C, EntryPoint = "renameat2", SetLastError = true)]
+    public static partial int RenameAt2(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, uint flags);
+
+    [LibraryImport(C, EntryPoint = "linkat", SetLastError = true)]
+    public static partial int LinkAt(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
+
+    [LibraryImport(C, EntryPoint = "symlinkat", SetLastError = true)]
+    public static partial int SymlinkAt(byte* target, int newdirfd, byte* linkpath);
+
+    [LibraryImport(C, EntryPoint = "fchmodat", SetLastError = true)]
+    public static partial int FChmodAt(int dirfd, byte* path, uint mode, int flags);
+
+    [LibraryImport(C, EntryPoint = "fchownat", SetLastError = true)]
+    public static partial int FChownAt(int dirfd, byte* path, uint owner, uint group, int flags);
+
+    [LibraryImport(C, EntryPoint = "truncate", SetLastError = true)]
+    public static partial int Truncate(byte* path, long length);
+
+    [LibraryImport(C, EntryPoint = "utimensat", SetLastError = true)]
+    public static partial int UtimensAt(int dirfd, byte* path, Timespec* times, int flags);
+
+    [LibraryImport(C, EntryPoint = "setxattr", SetLastError = true)]
+    public static partial int SetXattr(byte* path, byte* name, byte* value, nint size, int flags);
+
+    [LibraryImport(C, EntryPoint = "removexattr", SetLastError = true)]
+    public static partial int RemoveXattr(byte* path, byte* name);
+
+    [LibraryImport(C, EntryPoint = "umask")]
+    public static partial uint Umask(uint mask);
+
+    [LibraryImport(C, EntryPoint = "getpid")]
+    public static partial int GetPid();
+
+    [LibraryImport(C, EntryPoint = "getuid")]
+    public static partial uint GetUid();
+
+    [LibraryImport(C, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, ulong request, void* arg);
+
+    [LibraryImport(C, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, ulong request, nint arg);
+
+    [LibraryImport(C, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, nuint nfds, int timeout);
+
+    [LibraryImport(C, EntryPoint = "syscall", SetLastError = true)]
+    public static partial long Syscall(long number, long a1, long a2, long a3);
+
+    [LibraryImport(C, EntryPoint = "syscall", SetLastError = true)]
+    public static partial long Syscall(long number, long a1, long a2, long a3, long a4);
+
+    [LibraryImport(C, EntryPoint = "process_vm_readv", SetLastError = true)]
+    public static partial nint ProcessVmReadv(int pid, IoVec* local, ulong liovcnt, IoVec* remote, ulong riovcnt, ulong flags);
+
+    [LibraryImport(C, EntryPoint = "process_vm_writev", SetLastError = true)]
+    public static partial nint ProcessVmWritev(int pid, IoVec* local, ulong liovcnt, IoVec* remote, ulong riovcnt, ulong flags);
+
+    [LibraryImport(C, EntryPoint = "socketpair", SetLastError = true)]
+    public static partial int SocketPair(int domain, int type, int protocol, int* sv);
+
+    [LibraryImport(C, EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, byte* buf, nint len, int flags);
+
+    [LibraryImport(C, EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(int fd, byte* buf, nint len, int flags);
+
+    [LibraryImport(C, EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, byte* addr, uint len);
+
+    [LibraryImport(C, EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, byte* addr, uint len);
+
+    [LibraryImport(C, EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(int fd, int backlog);
+
+    [LibraryImport(C, EntryPoint = "sendto", SetLastError = true)]
+    public static partial nint SendTo(int fd, byte* buf, nint len, int flags, byte* addr, uint addrlen);
+
+    [LibraryImport(C, EntryPoint = "sendmsg", SetLastError = true)]
+    public static partial nint SendMsg(int fd, MsgHdr* msg, int flags);
+
+    [LibraryImport(C, EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSockOpt(int fd, int level, int name, void* value, uint* len);
+
+    [LibraryImport(C, EntryPoint = "getsockname", SetLastError = true)]
+    public static partial int GetSockName(int fd, byte* addr, uint* len);
+
+    [LibraryImport(C, EntryPoint = "getpeername", SetLastError = true)]
+    public static partial int GetPeerName(int fd, byte* addr, uint* len);
+
+    [LibraryImport(C, EntryPoint = "waitpid", SetLastError = true)]
+    public static partial int WaitPid(int pid, out int status, int options);
+
+    [LibraryImport(C, EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport(C, EntryPoint = "posix_spawn", SetLastError = true)]
+    public static partial int PosixSpawn(out int pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
+
+    [LibraryImport(C, EntryPoint = "posix_spawn_file_actions_init")]
+    public static partial int PosixSpawnFileActionsInit(void* actions);
+
+    [LibraryImport(C, EntryPoint = "posix_spawn_file_actions_adddup2")]
+    public static partial int PosixSpawnFileActionsAddDup2(void* actions, int fd, int newfd);
+
+    [LibraryImport(C, EntryPoint = "posix_spawn_file_actions_destroy")]
+    public static partial int PosixSpawnFileActionsDestroy(void* actions);
+
+    [LibraryImport(C, EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint RealPath(string path, nint resolved);
+
+    [LibraryImport(C, EntryPoint = "free")]
+    public static partial void Free(nint p);
+
+    [LibraryImport(C, EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Access(string path, int mode);
+
+    [LibraryImport(C, EntryPoint = "isatty")]
+    public static partial int IsATty(int fd);
+}

@@ -1,0 +1,120 @@
+namespace Cordon.Seccomp;
+
+/// <summary>A test on one system call argument. Arguments are 64-bit; the filter reads them as two 32-bit words.</summary>
+public abstract record ArgCheck(int Arg)
+{
+    /// <summary>Any bit of <paramref name="Mask"/> is set in the argument's low 32 bits (flags the kernel reads as int).</summary>
+    public sealed record AnyBitsLow(int Arg, uint Mask) : ArgCheck(Arg);
+
+    /// <summary>The low 32 bits equal <paramref name="Value"/> (the kernel truncates the argument to int/unsigned int).</summary>
+    public sealed record EqualsLow(int Arg, uint Value) : ArgCheck(Arg);
+
+    /// <summary>The full 64-bit argument is not zero (a pointer).</summary>
+    public sealed record NonZero(int Arg) : ArgCheck(Arg);
+}
+
+/// <summary>When every check holds, the call gets <paramref name="Action"/>.</summary>
+public sealed record Clause(uint Action, IReadOnlyList<ArgCheck> When, string Why);
+
+/// <summary>
+/// What the filter does with one system call: the first clause whose checks all hold decides; otherwise
+/// <paramref name="Otherwise"/>.
+/// </summary>
+public sealed record SyscallRule(Sys Nr, IReadOnlyList<Clause> Clauses, uint Otherwise)
+{
+    public static SyscallRule Always(Sys nr, uint action, string why) => new(nr, [new Clause(action, [], why)], action);
+}
+
+/// <summary>The whole filter as data. <see cref="FilterCompiler"/> turns it into cBPF.</summary>
+public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAction, int HighestKnown)
+{
+    private const int EPERM = 1;
+    private const int ENOSYS = 38;
+
+    /// <summary>Namespace-creating clone/unshare flags (include/uapi/linux/sched.h).</summary>
+    public const uint NamespaceFlags =
+        0x00020000 /* NEWNS */ | 0x02000000 /* NEWCGROUP */ | 0x04000000 /* NEWUTS */ | 0x08000000 /* NEWIPC */ |
+        0x10000000 /* NEWUSER */ | 0x20000000 /* NEWPID */ | 0x40000000 /* NEWNET */ | 0x00000080 /* NEWTIME */;
+
+    public const uint TIOCSTI = 0x5412;
+    public const uint TIOCLINUX = 0x541C;
+    public const uint PTRACE_SETOPTIONS = 0x4200;
+    public const uint PTRACE_SEIZE = 0x4206;
+    public const uint PTRACE_O_SUSPEND_SECCOMP = 1u << 21;
+    public const uint SECCOMP_SET_MODE_FILTER = 1;
+    public const uint SECCOMP_FILTER_FLAG_NEW_LISTENER = 1u << 3;
+
+    /// <summary>The action for a call the plan has no rule for.</summary>
+    public uint ActionFor(int nr) => Rules.FirstOrDefault(r => (int)r.Nr == nr)?.Otherwise ?? DefaultAction;
+
+    /// <summary>
+    /// cordon's filter. Allow by default: every call with an effect on files, programs or the network is trapped or
+    /// refused below, and the rest (memory, time, signals inside the sandbox, reads of descriptors already granted)
+    /// cannot reach anything new. Calls the supervisor decides are trapped (USER_NOTIF); calls that would bypass
+    /// the supervisor or the sandbox are refused in the kernel, before the supervisor is involved.
+    /// </summary>
+    public static FilterPlan Default()
+    {
+        var rules = new List<SyscallRule>();
+        void Notify(string why, params Sys[] calls) => rules.AddRange(calls.Select(c => SyscallRule.Always(c, SeccompAction.UserNotif, why)));
+        void Refuse(string why, params Sys[] calls) => rules.AddRange(calls.Select(c => SyscallRule.Always(c, SeccompAction.Errno(EPERM), why)));
+
+        Notify("opens: resolved, decided and performed by the supervisor",
+            Sys.Open, Sys.Openat, Sys.Openat2, Sys.Creat);
+        Notify("file changes: performed by the supervisor on descriptors it resolved (legacy numbers included: glibc still uses unlink, rename, ...)",
+            Sys.Unlink, Sys.Unlinkat, Sys.Rmdir, Sys.Mkdir, Sys.Mkdirat, Sys.Mknod, Sys.Mknodat,
+            Sys.Rename, Sys.Renameat, Sys.Renameat2, Sys.Link, Sys.Linkat, Sys.Symlink, Sys.Symlinkat,
+            Sys.Chmod, Sys.Fchmod, Sys.Fchmodat, Sys.Fchmodat2, Sys.Chown, Sys.Fchown, Sys.Lchown, Sys.Fchownat,
+            Sys.Truncate, Sys.Utime, Sys.Utimes, Sys.Futimesat, Sys.Utimensat,
+            Sys.Setxattr, Sys.Lsetxattr, Sys.Fsetxattr, Sys.Removexattr, Sys.Lremovexattr, Sys.Fremovexattr,
+            Sys.Setxattrat, Sys.Removexattrat);
+        Notify("programs: decided on the resolved file, then the kernel executes (the race is narrowed, see README)",
+            Sys.Execve, Sys.Execveat);
+        Notify("network: decided and performed by the supervisor on its copy of the socket",
+            Sys.Connect, Sys.Bind, Sys.Listen, Sys.Sendmsg, Sys.Sendmmsg);
+        rules.Add(new SyscallRule(Sys.Sendto,
+            [new Clause(SeccompAction.UserNotif, [new ArgCheck.NonZero(4)], "sendto with a destination address; without one it goes to the peer decided at connect")],
+            SeccompAction.Allow));
+
+        Refuse("io_uring operations open files and sockets without any system call the filter could see",
+            Sys.IoUringSetup, Sys.IoUringEnter, Sys.IoUringRegister);
+        Refuse("kernel programming and memory tricks that can bypass or fool the supervisor",
+            Sys.Bpf, Sys.Userfaultfd, Sys.PerfEventOpen);
+        Refuse("mounts and root changes would let a path mean something else to the supervisor than to the program",
+            Sys.Mount, Sys.Umount2, Sys.PivotRoot, Sys.Chroot, Sys.Fsopen, Sys.Fsconfig, Sys.Fsmount, Sys.Fspick,
+            Sys.MoveMount, Sys.OpenTree, Sys.OpenTreeAttr, Sys.MountSetattr);
+        Refuse("namespaces: joining one changes what paths and addresses mean", Sys.Setns);
+        Refuse("opens a file by handle, with no path to decide", Sys.OpenByHandleAt);
+        Refuse("kernel keyrings hold credentials of other sessions", Sys.Keyctl, Sys.AddKey, Sys.RequestKey);
+        Refuse("modules, kexec and machine-wide settings (reachable when cordon runs as root)",
+            Sys.InitModule, Sys.FinitModule, Sys.DeleteModule, Sys.KexecLoad, Sys.KexecFileLoad, Sys.Reboot,
+            Sys.Swapon, Sys.Swapoff, Sys.Acct, Sys.Settimeofday, Sys.ClockSettime, Sys.ClockAdjtime, Sys.Adjtimex,
+            Sys.Sethostname, Sys.Setdomainname, Sys.Iopl, Sys.Ioperm, Sys.Quotactl, Sys.QuotactlFd, Sys.Syslog,
+            Sys.Uselib, Sys.LsmSetSelfAttr, Sys.FileSetattr, Sys.Vhangup);
+
+        rules.Add(new SyscallRule(Sys.Clone3, [new Clause(SeccompAction.Errno(ENOSYS), [], "clone3 passes its flags in memory the filter cannot read: ENOSYS makes glibc fall back to clone")], SeccompAction.Errno(ENOSYS)));
+        rules.Add(new SyscallRule(Sys.Clone,
+            [new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.AnyBitsLow(0, NamespaceFlags)], "new namespaces")],
+            SeccompAction.Allow));
+        rules.Add(new SyscallRule(Sys.Unshare,
+            [new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.AnyBitsLow(0, NamespaceFlags)], "new namespaces; unshare(CLONE_FILES) and friends stay allowed")],
+            SeccompAction.Allow));
+        rules.Add(new SyscallRule(Sys.Ioctl,
+            [
+                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCSTI)], "TIOCSTI pushes input into the terminal: commands typed into the user's shell after cordon exits"),
+                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCLINUX)], "TIOCLINUX can paste the console selection as input"),
+            ],
+            SeccompAction.Allow));
+        rules.Add(new SyscallRule(Sys.Ptrace,
+            [
+                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(0, PTRACE_SETOPTIONS), new ArgCheck.AnyBitsLow(3, PTRACE_O_SUSPEND_SECCOMP)], "a tracer (with CAP_SYS_ADMIN) could switch seccomp off for its tracee"),
+                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(0, PTRACE_SEIZE), new ArgCheck.AnyBitsLow(3, PTRACE_O_SUSPEND_SECCOMP)], "the same, set at PTRACE_SEIZE"),
+            ],
+            SeccompAction.Allow));
+        rules.Add(new SyscallRule(Sys.Seccomp,
+            [new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(0, SECCOMP_SET_MODE_FILTER), new ArgCheck.AnyBitsLow(1, SECCOMP_FILTER_FLAG_NEW_LISTENER)], "the kernel hands a USER_NOTIF to the newest filter's listener: the program would answer its own calls")],
+            SeccompAction.Allow));
+
+        return new FilterPlan(rules, SeccompAction.Allow, SyscallNames.Highest);
+    }
+}

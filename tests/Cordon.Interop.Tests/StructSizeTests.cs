@@ -1,0 +1,91 @@
+using System.Runtime.CompilerServices;
+using Cordon.Interop;
+using Xunit;
+
+namespace Cordon.Interop.Tests;
+
+public class StructSizeTests
+{
+    // Sizes from the kernel's UAPI headers on x86_64; a wrong size corrupts every ioctl that uses the struct.
+    [Fact]
+    public void Seccomp_structs_match_the_kernel_abi()
+    {
+        Assert.Equal(64, Unsafe.SizeOf<SeccompData>());
+        Assert.Equal(80, Unsafe.SizeOf<SeccompNotif>());
+        Assert.Equal(24, Unsafe.SizeOf<SeccompNotifResp>());
+        Assert.Equal(24, Unsafe.SizeOf<SeccompNotifAddfd>());
+    }
+
+    [Fact]
+    public void File_and_socket_structs_match_the_kernel_abi()
+    {
+        Assert.Equal(144, Unsafe.SizeOf<Stat>());
+        Assert.Equal(24, Unsafe.SizeOf<OpenHow>());
+        Assert.Equal(56, Unsafe.SizeOf<MsgHdr>());
+        Assert.Equal(16, Unsafe.SizeOf<IoVec>());
+        Assert.Equal(16, Unsafe.SizeOf<Timespec>());
+        Assert.Equal(8, Unsafe.SizeOf<PollFd>());
+    }
+
+    [Theory]
+    // _IOWR('!', 0, struct seccomp_notif) and friends, computed from _IOC(dir, type, nr, size).
+    [InlineData(3, 0, 80, Kernel.SECCOMP_IOCTL_NOTIF_RECV)]
+    [InlineData(3, 1, 24, Kernel.SECCOMP_IOCTL_NOTIF_SEND)]
+    [InlineData(1, 2, 8, Kernel.SECCOMP_IOCTL_NOTIF_ID_VALID)]
+    [InlineData(1, 3, 24, Kernel.SECCOMP_IOCTL_NOTIF_ADDFD)]
+    [InlineData(1, 4, 8, Kernel.SECCOMP_IOCTL_NOTIF_SET_FLAGS)]
+    public void Ioctl_numbers_follow_the_ioc_encoding(ulong dir, ulong nr, ulong size, ulong expected)
+    {
+        ulong encoded = (dir << 30) | (size << 16) | ((ulong)'!' << 8) | nr;
+        Assert.Equal(expected, encoded);
+    }
+
+    [Fact]
+    public void Stat_fields_sit_where_the_kernel_writes_them()
+    {
+        Assert.Equal(0, (int)Offset(nameof(Stat.Dev)));
+        Assert.Equal(8, (int)Offset(nameof(Stat.Ino)));
+        Assert.Equal(24, (int)Offset(nameof(Stat.Mode)));
+        Assert.Equal(48, (int)Offset(nameof(Stat.Size)));
+    }
+
+    [Fact]
+    public void Reading_a_file_descriptor_of_this_process_works_through_fstat()
+    {
+        using var fd = SafeFd.FromResult(Libc.OpenAt(Kernel.AT_FDCWD, "/proc/self/status", Kernel.O_RDONLY | Kernel.O_CLOEXEC, 0), "open");
+        Assert.Equal(0, Libc.FStat(fd.Fd, out var st));
+        Assert.Equal(Kernel.S_IFREG, st.Type);
+    }
+
+    [Fact]
+    public void Reading_own_memory_with_process_vm_readv_returns_the_string()
+    {
+        var text = "hello\0"u8.ToArray();
+        unsafe
+        {
+            fixed (byte* p = text)
+            {
+                var buf = new byte[64];
+                int n = ProcessMemory.ReadCString(Libc.GetPid(), (ulong)p, buf);
+                Assert.Equal(5, n);
+                Assert.Equal("hello"u8.ToArray(), buf[..5]);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_string_without_terminator_within_the_limit_is_too_long()
+    {
+        var text = new byte[100];
+        Array.Fill(text, (byte)'a');
+        unsafe
+        {
+            fixed (byte* p = text)
+            {
+                Assert.Equal(-(int)Errno.ENAMETOOLONG, ProcessMemory.ReadCString(Libc.GetPid(), (ulong)p, new byte[50]));
+            }
+        }
+    }
+
+    private static nint Offset(string field) => System.Runtime.InteropServices.Marshal.OffsetOf<Stat>(field);
+}

@@ -1,0 +1,265 @@
+/*
+ * Attacks against cordon's seccomp engine. Each subcommand tries one way out and reports:
+ *   exit 0  "stopped: ..."  the attack failed (what cordon promises)
+ *   exit 1  "ESCAPED: ..."  the attack got through
+ *   exit 2  "setup: ..."    the test itself could not run
+ * The kernel tests run these under cordon with a planted secret and also assert that the secret's content never
+ * appears in the output. Build: cc -O2 -pthread -o escape escape.c
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define STOPPED(...) do { printf("stopped: " __VA_ARGS__); printf("\n"); return 0; } while (0)
+#define ESCAPED(...) do { printf("ESCAPED: " __VA_ARGS__); printf("\n"); return 1; } while (0)
+#define SETUP(...) do { printf("setup: " __VA_ARGS__); printf("\n"); return 2; } while (0)
+
+/* Reads a file; returns bytes read or -errno. Leaves content in buf. */
+static int slurp(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, size - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return -e;
+    buf[n] = 0;
+    return (int)n;
+}
+
+static int read_via(const char *what, const char *path)
+{
+    char buf[4096];
+    int n = slurp(path, buf, sizeof buf);
+    if (n >= 0)
+        ESCAPED("%s: read %d bytes: %s", what, n, buf);
+    STOPPED("%s: %s", what, strerror(-n));
+}
+
+/* ---- path swapped by a second thread while the first opens it ---- */
+static char race_path[4096];
+static const char *race_allowed, *race_secret;
+static atomic_int race_stop;
+
+static void *flipper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_stop)) {
+        strcpy(race_path, race_secret);
+        strcpy(race_path, race_allowed);
+    }
+    return NULL;
+}
+
+static int swap_race(const char *allowed, const char *secret, const char *marker, long tries)
+{
+    race_allowed = allowed;
+    race_secret = secret;
+    strcpy(race_path, allowed);
+    pthread_t t;
+    if (pthread_create(&t, NULL, flipper, NULL) != 0)
+        SETUP("pthread_create");
+    long leaks = 0, opened = 0;
+    char buf[4096];
+    for (long i = 0; i < tries; i++) {
+        int fd = open(race_path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        opened++;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            if (strstr(buf, marker))
+                leaks++;
+        }
+    }
+    atomic_store(&race_stop, 1);
+    pthread_join(t, NULL);
+    if (leaks)
+        ESCAPED("swap race: %ld of %ld opens returned the secret", leaks, tries);
+    STOPPED("swap race: 0 leaks in %ld tries (%ld opens of the allowed file)", tries, opened);
+}
+
+static int raw_syscall_result(long r, const char *what)
+{
+    if (r >= 0)
+        ESCAPED("%s succeeded", what);
+    STOPPED("%s: %s", what, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc < 2)
+        SETUP("usage: escape ATTACK ARGS...");
+    const char *a = argv[1];
+
+    if (!strcmp(a, "read") && argc == 3) /* plain read of the secret */
+        return read_via("plain read", argv[2]);
+
+    if (!strcmp(a, "symlink") && argc == 4) { /* symlink in an allowed dir pointing at the secret */
+        if (symlink(argv[2], argv[3]) != 0)
+            SETUP("symlink: %s", strerror(errno));
+        return read_via("read through symlink", argv[3]);
+    }
+
+    if (!strcmp(a, "hardlink") && argc == 4) { /* hard link the secret into an allowed dir */
+        if (link(argv[2], argv[3]) != 0)
+            STOPPED("link refused: %s", strerror(errno));
+        return read_via("read through hard link", argv[3]);
+    }
+
+    if (!strcmp(a, "rename") && argc == 4) { /* move the secret into an allowed dir */
+        if (rename(argv[2], argv[3]) != 0)
+            STOPPED("rename refused: %s", strerror(errno));
+        return read_via("read after rename", argv[3]);
+    }
+
+    if (!strcmp(a, "proc-root") && argc == 3) { /* /proc/self/root/<secret> */
+        char p[4200];
+        snprintf(p, sizeof p, "/proc/self/root%s", argv[2]);
+        return read_via("/proc/self/root", p);
+    }
+
+    if (!strcmp(a, "opath-reopen") && argc == 3) { /* O_PATH (not decided) then reopen via /proc/self/fd */
+        int fd = open(argv[2], O_PATH);
+        if (fd < 0)
+            STOPPED("O_PATH open refused: %s", strerror(errno));
+        char p[64];
+        snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+        int r = read_via("/proc/self/fd reopen", p);
+        if (r)
+            return r;
+        snprintf(p, sizeof p, "/dev/fd/%d", fd);
+        return read_via("/dev/fd reopen", p);
+    }
+
+    if (!strcmp(a, "dirfd") && argc == 4) { /* openat relative to an O_PATH dirfd of the secret's folder */
+        int d = open(argv[2], O_PATH | O_DIRECTORY);
+        if (d < 0)
+            STOPPED("dir open refused: %s", strerror(errno));
+        int fd = openat(d, argv[3], O_RDONLY);
+        if (fd >= 0) {
+            char buf[256];
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            ESCAPED("openat(dirfd) read %zd bytes", n);
+        }
+        int e = errno;
+        if (chdir(argv[2]) == 0)
+            return read_via("relative open after chdir", argv[3]);
+        STOPPED("openat(dirfd): %s", strerror(e));
+    }
+
+    if (!strcmp(a, "swap-race") && argc == 6)
+        return swap_race(argv[2], argv[3], argv[4], atol(argv[5]));
+
+    if (!strcmp(a, "io-uring")) {
+        char params[120] = {0};
+        return raw_syscall_result(syscall(425 /* io_uring_setup */, 8, params), "io_uring_setup");
+    }
+
+    if (!strcmp(a, "int80")) { /* the 32-bit entry point: getpid = 20 there */
+        long r;
+        __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+        ESCAPED("int 0x80 returned %ld", r);
+    }
+
+    if (!strcmp(a, "x32")) { /* x32 ABI: bit 30 set on the number */
+        long r = syscall(0x40000000L | SYS_getpid);
+        ESCAPED("x32 getpid returned %ld", r);
+    }
+
+    if (!strcmp(a, "userns")) {
+        if (unshare(CLONE_NEWUSER) == 0)
+            ESCAPED("unshare(CLONE_NEWUSER) succeeded");
+        int e1 = errno;
+        if (unshare(CLONE_NEWNS) == 0)
+            ESCAPED("unshare(CLONE_NEWNS) succeeded");
+        /* clone3 must look absent so that glibc falls back to clone, whose flags the filter sees */
+        long r = syscall(SYS_clone3, NULL, 0);
+        if (r >= 0 || errno != ENOSYS)
+            ESCAPED("clone3 did not answer ENOSYS (%s)", strerror(errno));
+        STOPPED("unshare: %s; clone3: ENOSYS", strerror(e1));
+    }
+
+    if (!strcmp(a, "supervisor") && argc == 3) { /* signal, ptrace, read memory of, or steal fds from cordon */
+        pid_t p = (pid_t)atoi(argv[2]);
+        if (!strcmp(argv[2], "grandparent")) { /* cordon is the parent of the sandbox root, our parent */
+            char path[64], buf[512];
+            snprintf(path, sizeof path, "/proc/%d/stat", (int)getppid());
+            if (slurp(path, buf, sizeof buf) < 0)
+                SETUP("cannot read %s", path);
+            char *close_paren = strrchr(buf, ')');
+            if (!close_paren || sscanf(close_paren + 2, "%*c %d", &p) != 1)
+                SETUP("cannot parse %s", path);
+        }
+        if (kill(p, 0) == 0)
+            ESCAPED("kill(cordon, 0) succeeded");
+        int e = errno;
+        if (ptrace(PTRACE_ATTACH, p, 0, 0) == 0)
+            ESCAPED("ptrace attach to cordon succeeded");
+        char buf[16];
+        struct iovec l = {buf, sizeof buf}, r = {(void *)0x400000, sizeof buf};
+        if (process_vm_readv(p, &l, 1, &r, 1, 0) >= 0)
+            ESCAPED("process_vm_readv of cordon succeeded");
+        int pfd = (int)syscall(SYS_pidfd_open, p, 0);
+        if (pfd >= 0) {
+            if (syscall(SYS_pidfd_getfd, pfd, 0, 0) >= 0)
+                ESCAPED("pidfd_getfd from cordon succeeded");
+            if (syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0)
+                ESCAPED("pidfd_send_signal to cordon succeeded");
+        }
+        STOPPED("kill: %s; ptrace, process_vm_readv, pidfd_getfd refused", strerror(e));
+    }
+
+    if (!strcmp(a, "new-listener")) { /* our own listener would receive cordon's notifications */
+        struct sock_filter f[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+        struct sock_fprog prog = {1, f};
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        return raw_syscall_result(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog),
+                                  "seccomp(NEW_LISTENER)");
+    }
+
+    if (!strcmp(a, "tiocsti")) { /* push a command into the terminal's input */
+        char c = '#';
+        return raw_syscall_result(ioctl(0, TIOCSTI, &c), "ioctl(TIOCSTI)");
+    }
+
+    if (!strcmp(a, "nondumpable") && argc == 3) { /* hide our memory from cordon, then open */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        return read_via("read while non-dumpable", argv[2]);
+    }
+
+    if (!strcmp(a, "write") && argc == 3) { /* create or overwrite a file */
+        int fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd < 0)
+            STOPPED("open for writing: %s", strerror(errno));
+        if (write(fd, "pwned\n", 6) == 6)
+            ESCAPED("appended to %s", argv[2]);
+        STOPPED("write: %s", strerror(errno));
+    }
+
+    SETUP("unknown attack or wrong arguments: %s", a);
+}
