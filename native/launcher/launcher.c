@@ -1,0 +1,324 @@
+/*
+ * cordon-launcher: the only native code of cordon's seccomp engine. It runs between cordon (the supervisor, C#)
+ * and the program, where managed code cannot run, and holds NO policy: it sets up the process, installs the filter
+ * cordon built, and then either execs the program or reaps the sandbox. Protocol: README.md beside this file.
+ *
+ *   cordon-launcher --ppid PID [--ctty] -- PATH ARGV0 [ARGS...]
+ *   cordon-launcher --probe
+ *
+ * fd 3 is a SOCK_SEQPACKET control socket to cordon. Every failing call prints one line with errno and exits 125.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Debian 12's headers (Linux 6.1) lack these; values from include/uapi/linux/{landlock,seccomp}.h. */
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#define CORDON_LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#define CORDON_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define CORDON_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+#define CORDON_SYS_landlock_create_ruleset 444
+#define CORDON_SYS_landlock_restrict_self 446
+
+/* struct landlock_ruleset_attr as of ABI 6 (handled_access_fs, handled_access_net, scoped). */
+struct cordon_ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net;
+    uint64_t scoped;
+};
+
+#define CONTROL_FD 3
+#define MAX_FILTER (4096 * 8)
+
+static void die(const char *what, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *what, ...)
+{
+    int e = errno;
+    va_list ap;
+    va_start(ap, what);
+    fputs("cordon-launcher: ", stderr);
+    vfprintf(stderr, what, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s\n", strerror(e));
+    _exit(125);
+}
+
+/* One packet on the control socket. send() without an address is not trapped by cordon's filter. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char line[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (send(CONTROL_FD, line, (size_t)n, MSG_NOSIGNAL) != n)
+        die("send to cordon");
+}
+
+static void close_inherited_fds(void)
+{
+    if (syscall(SYS_close_range, CONTROL_FD + 1, ~0U, 0) == 0)
+        return;
+    if (errno != ENOSYS)
+        die("close_range");
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        die("opendir /proc/self/fd");
+    int self = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (fd > CONTROL_FD && fd != self)
+            close(fd);
+    }
+    closedir(d);
+}
+
+static void reset_signals(void)
+{
+    /* The .NET runtime ignores SIGPIPE, and an ignored disposition survives execve: give the program defaults. */
+    for (int s = 1; s < _NSIG; s++)
+        signal(s, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP and the real-time signals glibc reserves */
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+        die("sigprocmask");
+}
+
+/* Returns the Landlock ABI (0 when absent). With ABI >= 6 this process joins a domain that scopes signals and
+ * abstract Unix sockets: nothing in the sandbox can signal, or connect to an abstract socket of, a process outside
+ * it. A Landlock domain also restricts ptrace: no process_vm_readv, /proc/PID/mem or pidfd_getfd on cordon. */
+static int restrict_with_landlock(void)
+{
+    long abi = syscall(CORDON_SYS_landlock_create_ruleset, NULL, 0, CORDON_LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 0)
+        return 0;
+    if (abi < 6)
+        return (int)abi;
+    struct cordon_ruleset_attr attr = {
+        .handled_access_fs = 0,
+        .handled_access_net = 0,
+        .scoped = CORDON_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | CORDON_LANDLOCK_SCOPE_SIGNAL,
+    };
+    int ruleset = (int)syscall(CORDON_SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    if (ruleset < 0)
+        die("landlock_create_ruleset");
+    if (syscall(CORDON_SYS_landlock_restrict_self, ruleset, 0) != 0)
+        die("landlock_restrict_self");
+    close(ruleset);
+    return (int)abi;
+}
+
+static int install_filter(const unsigned char *bytes, size_t len)
+{
+    struct sock_fprog prog = {.len = (unsigned short)(len / 8), .filter = (struct sock_filter *)(void *)bytes};
+    /* WAIT_KILLABLE_RECV: once cordon has received a call, ordinary signals no longer interrupt it (a restarted
+     * call would be decided and performed twice); fatal signals still kill. Without it cordon refuses to run. */
+    int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                          SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+    if (fd < 0)
+        die("seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER|WAIT_KILLABLE_RECV)");
+    return fd;
+}
+
+/* Kills every process of the sandbox. With the Landlock signal scope, kill(-1) reaches exactly the processes of
+ * this Landlock domain (and domains nested in it): the scope refuses every signal to a process outside, and
+ * kill(-1) skips the caller. Without the scope kill(-1) would hit every process of the user, so then only the
+ * program's process group is killed. */
+static void kill_sandbox(int landlock_abi, pid_t child)
+{
+    if (landlock_abi >= 6)
+        kill(-1, SIGKILL);
+    else if (child > 0)
+        kill(-child, SIGKILL), kill(child, SIGKILL);
+}
+
+/* Waits for the program; sends its wait status to cordon; then kills and reaps whatever is left of the sandbox.
+ * Wakes on SIGCHLD, on SIGTERM (our parent-death signal: cordon died) and on EOF of the control socket. */
+static int reap(pid_t child, int landlock_abi, int signals)
+{
+    /* The reaper runs under cordon's filter too: only untrapped calls from here on (send, kill, wait, poll). */
+    say("child %d", (int)child);
+    int main_done = 0, cordon_gone = 0;
+    while (!main_done && !cordon_gone) {
+        int status;
+        pid_t p;
+        while ((p = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+            if (p == child) {
+                say("exit %d", status);
+                main_done = 1;
+            } /* else: an orphaned grandchild reparented to us */
+        }
+        if (main_done)
+            break;
+        struct pollfd pfd[2] = {{.fd = CONTROL_FD, .events = POLLIN}, {.fd = signals, .events = POLLIN}};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pfd[0].revents) {
+            char b;
+            if (recv(CONTROL_FD, &b, 1, MSG_DONTWAIT) <= 0)
+                cordon_gone = 1;
+        }
+        if (pfd[1].revents) {
+            struct signalfd_siginfo info;
+            if (read(signals, &info, sizeof info) == (ssize_t)sizeof info && info.ssi_signo == SIGTERM)
+                cordon_gone = 1;
+        }
+    }
+    kill_sandbox(landlock_abi, child);
+    while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+        ;
+    return main_done ? 0 : 125;
+}
+
+/* Tries to install a listener with the given flags in a throwaway child (a process may hold only one listener). */
+static int try_listener(unsigned long flags)
+{
+    pid_t p = fork();
+    if (p < 0)
+        return 0;
+    if (p == 0) {
+        struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        struct sock_fprog prog = {1, &allow};
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        _exit(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0 ? 1 : 0);
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static int probe(void)
+{
+    long abi = syscall(CORDON_SYS_landlock_create_ruleset, NULL, 0, CORDON_LANDLOCK_CREATE_RULESET_VERSION);
+    printf("landlock %ld\n", abi < 0 ? 0 : abi);
+    printf("seccomp_notif %s\n", try_listener(SECCOMP_FILTER_FLAG_NEW_LISTENER) ? "ok" : "missing");
+    printf("killable_recv %s\n",
+           try_listener(SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) ? "ok" : "missing");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "--probe"))
+        return probe();
+
+    pid_t expected_parent = 0;
+    int ctty = 0, i = 1;
+    for (; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "--ppid") && i + 1 < argc)
+            expected_parent = (pid_t)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--ctty"))
+            ctty = 1;
+        else {
+            fprintf(stderr, "cordon-launcher: unknown argument %s (this program is started by cordon)\n", argv[i]);
+            return 125;
+        }
+    }
+    if (expected_parent <= 0 || i + 2 >= argc) {
+        fprintf(stderr, "usage: cordon-launcher --ppid PID [--ctty] -- PATH ARGV0 [ARGS...] (started by cordon)\n");
+        return 125;
+    }
+    const char *path = argv[i + 1];
+    char **child_argv = &argv[i + 2];
+
+    /* Die with cordon; if it is already gone, never run unsupervised. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        die("prctl(PR_SET_PDEATHSIG)");
+    if (getppid() != expected_parent) {
+        fprintf(stderr, "cordon-launcher: cordon exited before the program started\n");
+        return 125;
+    }
+    reset_signals();
+    close_inherited_fds();
+    if (fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC) != 0)
+        die("fcntl(control socket)");
+    if (ctty) {
+        if (setsid() < 0)
+            die("setsid");
+        if (ioctl(0, TIOCSCTTY, 0) != 0)
+            die("ioctl(TIOCSCTTY)");
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        die("prctl(PR_SET_NO_NEW_PRIVS)");
+    int landlock_abi = restrict_with_landlock();
+
+    static unsigned char filter[MAX_FILTER];
+    ssize_t n = recv(CONTROL_FD, filter, sizeof filter, 0);
+    if (n <= 0 || n % 8 != 0) {
+        if (n < 0)
+            die("receive filter");
+        fprintf(stderr, "cordon-launcher: bad filter from cordon (%zd bytes)\n", n);
+        return 125;
+    }
+    int listener = install_filter(filter, (size_t)n);
+
+    /* From here on sendmsg is trapped by the filter just installed, and nobody holds the listener yet: passing it
+     * with SCM_RIGHTS would wait forever. cordon takes it with pidfd_getfd (we are its child and dumpable). */
+    say("ready %d %d", listener, landlock_abi);
+    char go[8];
+    ssize_t g = recv(CONTROL_FD, go, sizeof go, 0);
+    if (g != 2 || memcmp(go, "go", 2) != 0) {
+        fprintf(stderr, "cordon-launcher: cordon did not start the program\n");
+        return 125;
+    }
+    close(listener);
+
+    /* Orphaned grandchildren come to us, not to init, so that the whole sandbox can be reaped and killed. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+        die("prctl(PR_SET_CHILD_SUBREAPER)");
+    pid_t child = fork();
+    if (child < 0)
+        die("fork");
+    if (child == 0) {
+        execv(path, child_argv); /* execve is trapped: cordon decides it */
+        int e = errno;
+        say("execfail %d", e);
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    /* The reaper: signals arrive through a signalfd; SIGTERM is its parent-death signal (cordon died). The
+     * terminal's job-control and interrupt signals are for the program, which decides what Ctrl-C does. */
+    static const int ignored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP};
+    for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
+        signal(ignored[k], SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        die("sigprocmask");
+    int signals = signalfd(-1, &set, SFD_CLOEXEC);
+    if (signals < 0)
+        die("signalfd");
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+        die("prctl(PR_SET_PDEATHSIG)");
+    if (getppid() != expected_parent)
+        kill(getpid(), SIGTERM);
+    return reap(child, landlock_abi, signals);
+}

@@ -1,0 +1,216 @@
+using System.CommandLine;
+using Cordon.Policy;
+using Cordon.Supervisor;
+
+namespace Cordon.Cli;
+
+/// <summary>
+/// cordon's command line. Exit statuses follow env(1) and timeout(1): the program's own status when it ran
+/// (128+N when killed by signal N); 125 when cordon itself failed (bad flag, broken setup); 126 when the program
+/// could not be executed; 127 when it was not found.
+/// </summary>
+public static class Program
+{
+    public const int UsageError = 125;
+    public const int CannotExecute = 126;
+    public const int NotFound = 127;
+
+    private static readonly (string Flag, AccessKind Kind, Verdict Verdict, string Help)[] PermissionFlags =
+    [
+        ("--allow-read", AccessKind.Read, Verdict.Allow, "Allow reading these paths (comma separated; a directory covers everything below it). Alone: all reads."),
+        ("--deny-read", AccessKind.Read, Verdict.Deny, "Deny reading these paths, even inside an allowed directory."),
+        ("--allow-write", AccessKind.Write, Verdict.Allow, "Allow creating, changing, renaming and deleting below these paths. Alone: all writes."),
+        ("--deny-write", AccessKind.Write, Verdict.Deny, "Deny writing these paths."),
+        ("--allow-run", AccessKind.Run, Verdict.Allow, "Allow running these programs (names are looked up on PATH). Alone: any program."),
+        ("--deny-run", AccessKind.Run, Verdict.Deny, "Deny running these programs."),
+        ("--allow-net", AccessKind.Net, Verdict.Allow, "Allow connecting/sending to or listening on HOST[:PORT], CIDR, localhost, unix:/path. Alone: all network."),
+        ("--deny-net", AccessKind.Net, Verdict.Deny, "Deny these network destinations."),
+        ("--allow-env", AccessKind.Env, Verdict.Allow, "Pass these environment variables even if they look secret (NAME or PREFIX_*). Alone: pass all."),
+        ("--deny-env", AccessKind.Env, Verdict.Deny, "Withhold these environment variables."),
+    ];
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand(RootDescription);
+        var run = new Command("run", "Run a program under cordon (the default command).");
+        var rootOptions = AddRunOptions(root);
+        var runOptions = AddRunOptions(run);
+        root.Subcommands.Add(run);
+        // The actions only print help; programs run outside System.CommandLine's invocation (see RunProgram).
+        root.SetAction(_ => 0);
+        run.SetAction(_ => 0);
+
+        var optionalValue = PermissionFlags.Select(f => f.Flag).ToHashSet();
+        bool isRun = args.Length > 0 && args[0] == "run";
+        var rest = isRun ? args[1..] : args;
+        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string>());
+        var parseArgs = isRun ? ["run", .. options] : options;
+
+        var result = root.Parse(parseArgs);
+        if (result.Errors.Count > 0)
+        {
+            error.WriteLine($"cordon: {result.Errors[0].Message} (see 'cordon --help')");
+            return UsageError;
+        }
+
+        bool wantsHelp = options.Contains("--help") || options.Contains("-h") || options.Contains("-?");
+        bool wantsVersion = options.Contains("--version");
+        if (wantsHelp || wantsVersion || program.Count == 0)
+        {
+            if (program.Count == 0 && !wantsHelp && !wantsVersion)
+            {
+                error.WriteLine("cordon: no program given: cordon run [OPTIONS] -- PROGRAM [ARGS...] (see 'cordon --help')");
+                return UsageError;
+            }
+
+            return result.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        }
+
+        var chosen = isRun ? runOptions : rootOptions;
+        try
+        {
+            return RunProgram(result, chosen, program, error);
+        }
+        catch (PolicyException e)
+        {
+            error.WriteLine("cordon: " + e.Message);
+            return UsageError;
+        }
+        catch (SandboxException e)
+        {
+            error.WriteLine("cordon: " + e.Message);
+            return UsageError;
+        }
+    }
+
+    private const string RootDescription = """
+        cordon runs a program and everything it starts, and decides every file, program and network access they make.
+        Nothing in your home directory is readable or writable unless you allow it; system files and programs are.
+
+        Examples:
+          cordon run --allow-read=. --allow-write=./build -- make
+          cordon --allow-net=registry.npmjs.org:443 --allow-read=. --allow-write=. -- npm install
+          cordon run -A -- ./script.sh            (allow everything; still keeps secret-looking variables out)
+
+        Denied accesses fail with "permission denied" and cordon prints the flag that would allow each one.
+        Exit status: the program's own; 125 when cordon failed, 126 when the program cannot run, 127 when not found.
+        """;
+
+    private sealed record RunOptions(Dictionary<string, Option<string[]>> Permissions, Option<bool> AllowAll, Option<bool> NoPrompt);
+
+    private static RunOptions AddRunOptions(Command command)
+    {
+        var permissions = new Dictionary<string, Option<string[]>>();
+        foreach (var (flag, _, _, help) in PermissionFlags)
+        {
+            var option = new Option<string[]>(flag)
+            {
+                Description = help,
+                HelpName = flag.EndsWith("net", StringComparison.Ordinal) ? "HOST[:PORT],..." : flag.EndsWith("env", StringComparison.Ordinal) ? "NAME,..." : flag.EndsWith("run", StringComparison.Ordinal) ? "PROGRAM,..." : "PATH,...",
+                Arity = ArgumentArity.OneOrMore,
+            };
+            command.Options.Add(option);
+            permissions[flag] = option;
+        }
+
+        var allowAll = new Option<bool>("--allow-all", "-A") { Description = "Allow everything (reads, writes, programs, network, environment)." };
+        var noPrompt = new Option<bool>("--no-prompt") { Description = "Never ask: deny whatever no rule allows (the default when there is no terminal)." };
+        command.Options.Add(allowAll);
+        command.Options.Add(noPrompt);
+        return new RunOptions(permissions, allowAll, noPrompt);
+    }
+
+    private static int RunProgram(ParseResult result, RunOptions options, List<string> program, TextWriter error)
+    {
+        var resolver = SystemPathResolver.ForCurrentProcess();
+        var userRules = new List<Rule>();
+        bool allowAll = result.GetValue(options.AllowAll);
+        foreach (var (flag, kind, verdict, _) in PermissionFlags)
+        {
+            var values = result.GetValue(options.Permissions[flag]);
+            if (values is null)
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                userRules.AddRange(FlagRules.Parse(kind, verdict, value == CommandSplit.Everything ? null : value, resolver));
+            }
+        }
+
+        if (allowAll)
+        {
+            foreach (var kind in Enum.GetValues<AccessKind>())
+            {
+                userRules.AddRange(FlagRules.Parse(kind, Verdict.Allow, null, resolver));
+            }
+        }
+
+        var environment = Environment.GetEnvironmentVariables()
+            .Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+        string? found = ProgramLocator.Find(program[0], environment.GetValueOrDefault("PATH"), resolver.WorkingDirectory);
+        if (found is null)
+        {
+            error.WriteLine($"cordon: program not found: {Terminal.Escape(program[0])}");
+            return NotFound;
+        }
+
+        if (Directory.Exists(found) || !ProgramLocator.IsExecutable(found))
+        {
+            error.WriteLine($"cordon: cannot run {Terminal.Escape(found)}: not an executable file");
+            return CannotExecute;
+        }
+
+        string programPath = resolver.Canonicalize(found);
+        var envRules = userRules.Where(r => r.Kind == AccessKind.Env).ToList();
+        var filtered = EnvironmentFilter.Filter(environment, envRules);
+        if (filtered.Withheld.Count > 0)
+        {
+            error.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld)} (pass one with --allow-env=NAME)");
+        }
+
+        string runTemp = Directory.CreateTempSubdirectory("cordon-").FullName;
+        try
+        {
+            var env = filtered.Passed.Where(kv => kv.Key != "TMPDIR").Select(kv => $"{kv.Key}={kv.Value}").ToList();
+            env.Add("TMPDIR=" + runTemp);
+            var baseRules = BaseRules.For(new BaseContext(resolver.Home, runTemp, programPath));
+            var policy = new Policy.Policy(userRules.Where(r => r.Kind != AccessKind.Env), baseRules, new DenyingPrompter());
+            var reporter = new DenialReporter(error);
+            return Sandbox.Run(new SandboxOptions
+            {
+                ProgramPath = programPath,
+                Argv = program,
+                Environment = env,
+                Policy = policy,
+                Observer = reporter,
+                HandleSignals = true,
+            });
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(runTemp, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A program may leave files it cannot be asked to remove; the directory is in the system temp dir.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}
+
+/// <summary>Answers every question with "no": for --no-prompt, CI, and until the terminal prompter lands.</summary>
+public sealed class DenyingPrompter : IPrompter
+{
+    public Task<PromptAnswer> AskAsync(PromptQuestion question, CancellationToken cancellationToken) =>
+        Task.FromResult(PromptAnswer.DenyOnce);
+}

@@ -1,0 +1,441 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Cordon.Policy;
+
+/// <summary>A problem with what a user wrote (a flag or a profile value): one line that names it.</summary>
+public sealed class PolicyException : Exception
+{
+    public PolicyException(string message)
+        : base(message)
+    {
+    }
+
+    public PolicyException()
+        : this("invalid policy")
+    {
+    }
+
+    public PolicyException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>
+/// What a rule holds. <see cref="Specificity"/> orders matching rules: the most specific one decides, and at equal
+/// specificity a deny wins (Deno's model, extended with "most specific" so that `--deny-read=~ --allow-read=~/p`
+/// means what it says).
+/// </summary>
+public abstract record Descriptor
+{
+    /// <summary>Whether this descriptor covers the request. Only called for requests of the rule's kind.</summary>
+    public abstract bool Matches(Request request);
+
+    /// <summary>Higher is more specific.</summary>
+    public abstract int Specificity { get; }
+
+    /// <summary>The text a user would write for it.</summary>
+    public abstract string Text { get; }
+}
+
+/// <summary>Everything of a kind (`--allow-read` with no value).</summary>
+public sealed record AnyDescriptor : Descriptor
+{
+    public override bool Matches(Request request) => true;
+
+    public override int Specificity => 0;
+
+    public override string Text => "";
+}
+
+/// <summary>An absolute path and, unless it is a glob, everything below it.</summary>
+public sealed record PathDescriptor : Descriptor
+{
+    private readonly Glob? glob;
+
+    public PathDescriptor(string path)
+    {
+        if (!path.StartsWith('/'))
+        {
+            throw new PolicyException($"\"{path}\" is not an absolute path");
+        }
+
+        Path = path.Length > 1 ? path.TrimEnd('/') : path;
+        if (Glob.IsPattern(Path))
+        {
+            glob = new Glob(Path);
+        }
+    }
+
+    public string Path { get; }
+
+    public override bool Matches(Request request) => Covers(request.Resource);
+
+    /// <summary>True when <paramref name="path"/> is this path, lies below it, or matches the glob.</summary>
+    public bool Covers(string path)
+    {
+        if (glob is not null)
+        {
+            return glob.Matches(path) || glob.MatchesPrefixOf(path);
+        }
+
+        if (Path == "/")
+        {
+            return path.StartsWith('/');
+        }
+
+        return path.Length == Path.Length
+            ? path == Path
+            : path.Length > Path.Length && path[Path.Length] == '/' && path.StartsWith(Path, StringComparison.Ordinal);
+    }
+
+    // Deeper paths are more specific; a glob ranks just below the literal path of the same depth.
+    public override int Specificity => (Path == "/" ? 1 : (Path.Count(c => c == '/') + 1)) * 4 - (glob is null ? 0 : 2);
+
+    public override string Text => Path;
+}
+
+/// <summary>A program, by canonical path.</summary>
+public sealed record ProgramDescriptor(string Path) : Descriptor
+{
+    public override bool Matches(Request request) => request.Resource == Path;
+
+    public override int Specificity => 100;
+
+    public override string Text => Path;
+}
+
+/// <summary>An environment variable name, or a prefix ending in "*".</summary>
+public sealed record EnvDescriptor(string Name) : Descriptor
+{
+    public bool Covers(string name) =>
+        Name.EndsWith('*') ? name.StartsWith(Name[..^1], StringComparison.Ordinal) : name == Name;
+
+    public override bool Matches(Request request) => Covers(request.Resource);
+
+    public override int Specificity => Name.EndsWith('*') ? Name.Length : 1000;
+
+    public override string Text => Name;
+}
+
+/// <summary>
+/// A network destination: an IP address, a CIDR block, a host name (matched against the names this sandbox resolved
+/// to the address), `*.domain`, or a Unix socket (`unix:/path` covers that path and below; `unix:@name` an abstract
+/// name). An optional port narrows it.
+/// </summary>
+public sealed record NetDescriptor : Descriptor
+{
+    private NetDescriptor(string text, IPAddress? network, int prefix, string? host, string? unix, int? port)
+    {
+        Text = text;
+        Network = network;
+        Prefix = prefix;
+        Host = host;
+        Unix = unix;
+        Port = port;
+    }
+
+    public IPAddress? Network { get; }
+
+    public int Prefix { get; }
+
+    public string? Host { get; }
+
+    public string? Unix { get; }
+
+    public int? Port { get; }
+
+    public override string Text { get; }
+
+    /// <summary>Parses HOST[:PORT], [IPV6]:PORT, CIDR[:PORT], *.domain[:PORT], localhost, unix:/path, unix:@name.</summary>
+    public static IReadOnlyList<NetDescriptor> Parse(string text)
+    {
+        if (text.StartsWith("unix:", StringComparison.Ordinal))
+        {
+            var path = text[5..];
+            if (path.Length == 0 || (path[0] != '/' && path[0] != '@'))
+            {
+                throw new PolicyException($"\"{text}\": a Unix socket is unix:/absolute/path or unix:@abstract-name");
+            }
+
+            return [new NetDescriptor(text, null, 0, null, path.Length > 1 && path[0] == '/' ? path.TrimEnd('/') : path, null)];
+        }
+
+        var (host, port) = SplitPort(text);
+        if (host == "localhost")
+        {
+            return
+            [
+                new NetDescriptor(text, IPAddress.Parse("127.0.0.0"), 8, null, null, port),
+                new NetDescriptor(text, IPAddress.IPv6Loopback, 128, null, null, port),
+            ];
+        }
+
+        int slash = host.IndexOf('/');
+        if (slash >= 0)
+        {
+            if (!IPAddress.TryParse(host[..slash], out var net) || !int.TryParse(host[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int bits)
+                || bits > (net.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))
+            {
+                throw new PolicyException($"\"{text}\" is not a valid CIDR block");
+            }
+
+            return [new NetDescriptor(text, net, bits, null, null, port)];
+        }
+
+        if (IPAddress.TryParse(host, out var ip))
+        {
+            return [new NetDescriptor(text, ip, ip.AddressFamily == AddressFamily.InterNetwork ? 32 : 128, null, null, port)];
+        }
+
+        if (!IsHostName(host))
+        {
+            throw new PolicyException($"\"{text}\" is not a host name, address, CIDR block or unix: socket");
+        }
+
+        return [new NetDescriptor(text, null, 0, host.ToLowerInvariant(), null, port)];
+    }
+
+    private static (string Host, int? Port) SplitPort(string text)
+    {
+        string host = text;
+        string? port = null;
+        if (text.StartsWith('['))
+        {
+            int close = text.IndexOf(']');
+            if (close < 0)
+            {
+                throw new PolicyException($"\"{text}\": missing ']'");
+            }
+
+            host = text[1..close];
+            if (close + 1 < text.Length)
+            {
+                if (text[close + 1] != ':')
+                {
+                    throw new PolicyException($"\"{text}\": expected ':' after ']'");
+                }
+
+                port = text[(close + 2)..];
+            }
+        }
+        else if (text.Count(c => c == ':') == 1)
+        {
+            int colon = text.IndexOf(':');
+            host = text[..colon];
+            port = text[(colon + 1)..];
+        }
+
+        if (host.Length == 0)
+        {
+            throw new PolicyException($"\"{text}\" has no host");
+        }
+
+        if (port is null)
+        {
+            return (host, null);
+        }
+
+        if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p < 1 || p > 65535)
+        {
+            throw new PolicyException($"\"{text}\" has a port out of range 1-65535");
+        }
+
+        return (host, p);
+    }
+
+    private static bool IsHostName(string host)
+    {
+        var name = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+        return name.Length is > 0 and <= 253 && name.Split('.').All(label =>
+            label.Length is > 0 and <= 63 && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && label[0] != '-');
+    }
+
+    public override bool Matches(Request request)
+    {
+        var t = request.Net;
+        if (t is null)
+        {
+            return false;
+        }
+
+        if (Unix is not null)
+        {
+            if (t.UnixPath is null)
+            {
+                return false;
+            }
+
+            return Unix.StartsWith('@')
+                ? t.UnixPath == Unix
+                : t.UnixPath == Unix || (t.UnixPath.StartsWith(Unix, StringComparison.Ordinal) && t.UnixPath.Length > Unix.Length && t.UnixPath[Unix.Length] == '/');
+        }
+
+        if (Port is int port && t.Port != port)
+        {
+            return false;
+        }
+
+        if (Network is not null)
+        {
+            return t.Address is not null && InNetwork(t.Address, Network, Prefix);
+        }
+
+        // A name matches only the names this sandbox resolved to the address: a grant for one name never covers an
+        // address reached under another name.
+        return Host is not null && t.Names.Any(n => HostMatches(Host, n));
+    }
+
+    private static bool HostMatches(string pattern, string name)
+    {
+        name = name.TrimEnd('.').ToLowerInvariant();
+        return pattern.StartsWith("*.", StringComparison.Ordinal)
+            ? name.EndsWith(pattern[1..], StringComparison.Ordinal) && name.Length > pattern.Length - 1
+            : name == pattern;
+    }
+
+    public static bool InNetwork(IPAddress address, IPAddress network, int prefix)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != network.AddressFamily)
+        {
+            return false;
+        }
+
+        var a = address.GetAddressBytes();
+        var n = network.GetAddressBytes();
+        int full = prefix / 8;
+        for (int i = 0; i < full; i++)
+        {
+            if (a[i] != n[i])
+            {
+                return false;
+            }
+        }
+
+        int rest = prefix % 8;
+        if (rest == 0)
+        {
+            return true;
+        }
+
+        int mask = 0xff << (8 - rest) & 0xff;
+        return (a[full] & mask) == (n[full] & mask);
+    }
+
+    // exact address+port > address > name+port > name > wildcard > CIDR by prefix length.
+    public override int Specificity =>
+        (Unix is not null ? 2000 + Unix.Length
+        : Network is not null ? 200 + Prefix
+        : Host is not null && !Host.StartsWith('*') ? 600
+        : 400 + (Host?.Length ?? 0)) + (Port is null ? 0 : 1000);
+}
+
+/// <summary>
+/// Path globs: `*` matches within one component, `**` any number of components (including none), `?` one character.
+/// </summary>
+public sealed class Glob
+{
+    private readonly string[] parts;
+
+    public Glob(string pattern)
+    {
+        if (pattern.Contains("***", StringComparison.Ordinal))
+        {
+            throw new PolicyException($"\"{pattern}\": '***' is not a glob; use '**' for any depth");
+        }
+
+        Pattern = pattern;
+        parts = pattern.Split('/');
+    }
+
+    public string Pattern { get; }
+
+    public static bool IsPattern(string path) => path.AsSpan().IndexOfAny('*', '?') >= 0;
+
+    public bool Matches(string path) => Match(parts, 0, path.Split('/'), 0);
+
+    /// <summary>True when some ancestor directory of <paramref name="path"/> matches (a matched directory covers its subtree).</summary>
+    public bool MatchesPrefixOf(string path)
+    {
+        var segs = path.Split('/');
+        for (int n = segs.Length - 1; n >= 1; n--)
+        {
+            if (Match(parts, 0, segs[..n], 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool Match(string[] pat, int pi, string[] segs, int si)
+    {
+        while (pi < pat.Length)
+        {
+            if (pat[pi] == "**")
+            {
+                for (int k = si; k <= segs.Length; k++)
+                {
+                    if (Match(pat, pi + 1, segs, k))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            if (si >= segs.Length || !Segment(pat[pi], segs[si]))
+            {
+                return false;
+            }
+
+            pi++;
+            si++;
+        }
+
+        return si == segs.Length;
+    }
+
+    private static bool Segment(string pattern, string text)
+    {
+        int p = 0, t = 0, star = -1, mark = 0;
+        while (t < text.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t]))
+            {
+                p++;
+                t++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = t;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                t = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
+    }
+}

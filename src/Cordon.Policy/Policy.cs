@@ -1,0 +1,282 @@
+using System.Collections.Concurrent;
+
+namespace Cordon.Policy;
+
+/// <summary>
+/// Decides requests: user rules first (flags, profiles, remembered answers), where the most specific matching rule
+/// wins and a deny wins a tie; then cordon's base rules the same way; then a person, through the prompter. Without a
+/// prompter (no terminal, --no-prompt) what no rule allows is denied. Thread-safe: the engine calls it from many
+/// threads; answers from rules come back synchronously and without allocation.
+/// </summary>
+public sealed class Policy : IDisposable
+{
+    private static readonly Decision NoPrompter = new(Verdict.Deny, DecisionSource.Default, "no rule allows it and nobody can be asked");
+
+    private readonly Lock gate = new();
+    private readonly Rule[][] baseRules;
+    private readonly IPrompter? prompter;
+    private readonly string? home;
+    private readonly SemaphoreSlim promptTurn = new(1, 1);
+    private readonly ConcurrentDictionary<(AccessKind, string), Decision?> cache = new();
+    private Rule[][] userRules;
+
+    /// <param name="prompter">Who to ask when no rule decides; null: deny instead.</param>
+    /// <param name="home">The user's home, so that prompts never offer it (or a place in it full of secrets) as a folder.</param>
+    public Policy(IEnumerable<Rule> userRules, IEnumerable<Rule> baseRules, IPrompter? prompter, string? home = null)
+    {
+        this.userRules = ByKind(userRules);
+        this.baseRules = ByKind(baseRules);
+        this.prompter = prompter;
+        this.home = home?.TrimEnd('/');
+    }
+
+    /// <summary>Raised when a prompt answer became a rule for the rest of the run (profiles save it).</summary>
+    public event Action<Rule>? RuleRemembered;
+
+    public IReadOnlyList<Rule> UserRules
+    {
+        get
+        {
+            lock (gate)
+            {
+                return userRules.SelectMany(r => r).ToList();
+            }
+        }
+    }
+
+    private static Rule[][] ByKind(IEnumerable<Rule> rules)
+    {
+        var list = rules.ToList();
+        return Enum.GetValues<AccessKind>().Select(k => list.Where(r => r.Kind == k).ToArray()).ToArray();
+    }
+
+    public ValueTask<Decision> DecideAsync(Request request, CancellationToken cancellationToken)
+    {
+        var decided = Match(request);
+        if (decided is not null)
+        {
+            return new ValueTask<Decision>(decided);
+        }
+
+        return prompter is null ? new ValueTask<Decision>(NoPrompter) : new ValueTask<Decision>(AskAsync(request, cancellationToken));
+    }
+
+    /// <summary>The decision the rules give, or null when they give none.</summary>
+    public Decision? Match(Request request)
+    {
+        // Rules on /proc/PID depend on who asks (is PID in the sandbox?), so those answers are not cached.
+        bool cacheable = !request.Resource.StartsWith("/proc/", StringComparison.Ordinal);
+        var key = (request.Kind, request.Resource);
+        if (cacheable && cache.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        Rule[][] user;
+        lock (gate)
+        {
+            user = userRules;
+        }
+
+        var decision = Best(user[(int)request.Kind], request)?.Decision ?? Best(baseRules[(int)request.Kind], request)?.Decision;
+        if (cacheable)
+        {
+            cache[key] = decision;
+        }
+
+        return decision;
+    }
+
+    private static Rule? Best(Rule[] rules, Request request)
+    {
+        Rule? best = null;
+        int bestScore = -1;
+        foreach (var rule in rules)
+        {
+            if (!rule.Descriptor.Matches(request))
+            {
+                continue;
+            }
+
+            int score = rule.Descriptor.Specificity;
+            if (score > bestScore || (score == bestScore && rule.Verdict == Verdict.Deny))
+            {
+                best = rule;
+                bestScore = score;
+            }
+        }
+
+        return best;
+    }
+
+    private async Task<Decision> AskAsync(Request request, CancellationToken cancellationToken)
+    {
+        // One question at a time. After waiting for the turn, look again: an answer given meanwhile ("always",
+        // "this folder") may already cover this request, and then nobody is asked twice.
+        await promptTurn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var meanwhile = Match(request);
+            if (meanwhile is not null)
+            {
+                return meanwhile;
+            }
+
+            string? folder = SuggestFolder(request);
+            PromptAnswer answer;
+            try
+            {
+                answer = await prompter!.AskAsync(new PromptQuestion(request, folder), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return Decision.Error("the prompt failed: " + e.Message);
+            }
+
+            return Record(request, answer, folder);
+        }
+        finally
+        {
+            promptTurn.Release();
+        }
+    }
+
+    private Decision Record(Request request, PromptAnswer answer, string? folder)
+    {
+        Rule rule;
+        switch (answer)
+        {
+            case PromptAnswer.AllowOnce:
+                return new Decision(Verdict.Allow, DecisionSource.Prompt, "allowed once at the prompt");
+            case PromptAnswer.DenyOnce:
+                return new Decision(Verdict.Deny, DecisionSource.Prompt, "denied once at the prompt");
+            case PromptAnswer.AllowAlways:
+                rule = Remembered(request, Verdict.Allow, Exact(request));
+                break;
+            case PromptAnswer.DenyAlways:
+                rule = Remembered(request, Verdict.Deny, Exact(request));
+                break;
+            case PromptAnswer.AllowFolder when folder is not null:
+                rule = Remembered(request, Verdict.Allow, new PathDescriptor(folder));
+                break;
+            case PromptAnswer.AllowFolder:
+                rule = Remembered(request, Verdict.Allow, Exact(request));
+                break;
+            case PromptAnswer.AllowKind:
+                rule = Remembered(request, Verdict.Allow, new AnyDescriptor());
+                break;
+            default:
+                return Decision.Error("unknown answer " + answer);
+        }
+
+        Add(rule);
+        return rule.Decision;
+    }
+
+    private static Rule Remembered(Request request, Verdict verdict, Descriptor descriptor)
+    {
+        string flag = FlagRules.FlagName(request.Kind, verdict);
+        return new Rule(request.Kind, verdict, descriptor, DecisionSource.Prompt,
+            descriptor is AnyDescriptor ? $"{flag} (answered at the prompt)" : $"{flag}={descriptor.Text} (answered at the prompt)");
+    }
+
+    /// <summary>Adds a user rule for the rest of the run.</summary>
+    public void Add(Rule rule)
+    {
+        lock (gate)
+        {
+            var copy = userRules.Select(r => r).ToArray();
+            copy[(int)rule.Kind] = [.. copy[(int)rule.Kind], rule];
+            userRules = copy;
+            cache.Clear();
+        }
+
+        RuleRemembered?.Invoke(rule);
+    }
+
+    /// <summary>A descriptor for exactly the requested resource.</summary>
+    public static Descriptor Exact(Request request) => request.Kind switch
+    {
+        AccessKind.Read or AccessKind.Write => new PathDescriptor(request.Resource),
+        AccessKind.Run => new ProgramDescriptor(request.Resource),
+        AccessKind.Env => new EnvDescriptor(request.Resource),
+        _ => NetDescriptor.Parse(ExactNet(request))[0],
+    };
+
+    private static string ExactNet(Request request)
+    {
+        var t = request.Net;
+        if (t?.UnixPath is { } unix)
+        {
+            return "unix:" + unix;
+        }
+
+        if (t?.Address is { } address)
+        {
+            var host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+            return t.Port > 0 ? $"{host}:{t.Port}" : host;
+        }
+
+        return request.Resource;
+    }
+
+    public void Dispose() => promptTurn.Dispose();
+
+    /// <summary>The flag that would allow this request next time, e.g. --allow-read=/home/u/x.</summary>
+    public static string SuggestFlag(Request request)
+    {
+        string flag = FlagRules.FlagName(request.Kind, Verdict.Allow);
+        if (request.Kind == AccessKind.Net && request.Net is { Address: null, UnixPath: null } t)
+        {
+            return $"{flag} (a {t.Family} socket: only --allow-net with no value allows it)";
+        }
+
+        return flag + "=" + Exact(request).Text;
+    }
+
+    private static readonly string[] Sensitive =
+    [
+        ".ssh", ".aws", ".gnupg", ".config/gh", ".npmrc", ".netrc", ".docker", ".kube", ".azure", ".config/gcloud",
+        ".local/share/keyrings", ".password-store", ".mozilla", ".config/google-chrome", ".config/chromium",
+        ".bashrc", ".bash_profile", ".profile", ".zshrc", ".zprofile", ".config/fish", ".pypirc", ".git-credentials",
+        ".cargo/credentials", ".cargo/credentials.toml", ".config/git/credentials",
+    ];
+
+    /// <summary>
+    /// The folder a prompt may offer to grant: the resource's directory, but never "/", never the home directory
+    /// itself or anything above it, and never a place that holds credentials or shell start-up files.
+    /// </summary>
+    public string? SuggestFolder(Request request)
+    {
+        if (request.Kind is not (AccessKind.Read or AccessKind.Write) || !request.Resource.StartsWith('/'))
+        {
+            return null;
+        }
+
+        if (IsSensitive(request.Resource))
+        {
+            return null;
+        }
+
+        int slash = request.Resource.LastIndexOf('/');
+        var folder = slash <= 0 ? "/" : request.Resource[..slash];
+        if (folder == "/" || (home is not null && (home == folder || home.StartsWith(folder + "/", StringComparison.Ordinal))))
+        {
+            return null;
+        }
+
+        return folder;
+    }
+
+    /// <summary>True for paths in or at the places that hold credentials or shell start-up files.</summary>
+    public bool IsSensitive(string path)
+    {
+        if (home is null || !path.StartsWith(home + "/", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var inHome = path[(home.Length + 1)..];
+        return Sensitive.Any(s => inHome == s || inHome.StartsWith(s + "/", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,219 @@
+using System.Text.RegularExpressions;
+
+namespace Cordon.Policy;
+
+/// <summary>One rule: for requests of <paramref name="Kind"/> that <paramref name="Descriptor"/> covers, <paramref name="Verdict"/>.</summary>
+/// <param name="Text">How to show the rule: "--allow-read=/home/u/p", "base: system files".</param>
+public sealed record Rule(AccessKind Kind, Verdict Verdict, Descriptor Descriptor, DecisionSource Source, string Text)
+{
+    /// <summary>The decision this rule gives (built once: the hot path returns it without allocating).</summary>
+    public Decision Decision { get; } = new(Verdict, Source, Text);
+}
+
+/// <summary>Deno-style permission flags to rules: `--allow-read[=P,...]` and friends.</summary>
+public static partial class FlagRules
+{
+    public static string FlagName(AccessKind kind, Verdict verdict) =>
+        (verdict == Verdict.Allow ? "--allow-" : "--deny-") + kind.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// Parses one flag's value. <paramref name="value"/> null means "everything of this kind". Throws
+    /// <see cref="PolicyException"/> with one line naming the flag and the bad value.
+    /// </summary>
+    public static IReadOnlyList<Rule> Parse(AccessKind kind, Verdict verdict, string? value, IPathResolver resolver)
+    {
+        string flag = FlagName(kind, verdict);
+        if (value is null)
+        {
+            return [new Rule(kind, verdict, new AnyDescriptor(), DecisionSource.Flag, flag)];
+        }
+
+        var rules = new List<Rule>();
+        foreach (var raw in value.Split(','))
+        {
+            var item = raw.Trim();
+            if (item.Length == 0)
+            {
+                throw new PolicyException($"{flag}: empty value in \"{value}\"");
+            }
+
+            try
+            {
+                foreach (var d in Descriptors(kind, item, resolver))
+                {
+                    rules.Add(new Rule(kind, verdict, d, DecisionSource.Flag, $"{flag}={item}"));
+                }
+            }
+            catch (PolicyException e)
+            {
+                throw new PolicyException($"{flag}: {e.Message}");
+            }
+        }
+
+        return rules;
+    }
+
+    private static IEnumerable<Descriptor> Descriptors(AccessKind kind, string item, IPathResolver resolver)
+    {
+        switch (kind)
+        {
+            case AccessKind.Read or AccessKind.Write:
+                return [new PathDescriptor(ResolvePath(item, resolver))];
+            case AccessKind.Run when !item.Contains('/'):
+                var found = resolver.FindProgram(item) ?? throw new PolicyException($"no program \"{item}\" on PATH");
+                return [new ProgramDescriptor(resolver.Canonicalize(found))];
+            case AccessKind.Run:
+                // A path: the program itself, or a directory of programs (./node_modules/.bin) and everything below.
+                return [new PathDescriptor(ResolvePath(item, resolver))];
+            case AccessKind.Net:
+                return NetDescriptor.Parse(item);
+            default:
+                if (!EnvName().IsMatch(item))
+                {
+                    throw new PolicyException($"\"{item}\" is not an environment variable name (letters, digits, '_', optional trailing '*')");
+                }
+
+                return [new EnvDescriptor(item)];
+        }
+    }
+
+    /// <summary>"~", "~/x" and relative paths to an absolute canonical path (globs are kept as written).</summary>
+    public static string ResolvePath(string item, IPathResolver resolver)
+    {
+        string path = item == "~" ? resolver.Home
+            : item.StartsWith("~/", StringComparison.Ordinal) ? resolver.Home.TrimEnd('/') + item[1..]
+            : item;
+        if (item.StartsWith('~') && path == item)
+        {
+            throw new PolicyException($"\"{item}\": only ~ and ~/ are understood, not ~user");
+        }
+
+        // Path.GetFullPath(path, base) only normalizes text ("a/../b"); it does not touch the file system.
+        path = Path.GetFullPath(path, resolver.WorkingDirectory);
+        return Glob.IsPattern(path) ? path : resolver.Canonicalize(path);
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*\\*?$")]
+    private static partial Regex EnvName();
+}
+
+/// <param name="Home">The user's home: nothing in it is granted.</param>
+/// <param name="RunTempDir">The run's private temp dir (TMPDIR), writable.</param>
+/// <param name="ProgramPath">The program the user named: it may run.</param>
+public sealed record BaseContext(string Home, string? RunTempDir, string? ProgramPath);
+
+/// <summary>
+/// What every program needs to start and nothing more: the system (libraries, programs, configuration, locales,
+/// time zones), its own /proc entries and those of its sandbox siblings, the terminal and the null devices.
+/// Nothing in the user's home is granted, and neither is the shared /tmp (each run gets a private TMPDIR).
+/// </summary>
+public static class BaseRules
+{
+    private static readonly string[] SystemReadable =
+    [
+        "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+        "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/pts", "/dev/ptmx",
+        "/sys/devices/system/cpu", "/sys/devices/system/node", "/sys/fs/cgroup", "/sys/kernel/mm/transparent_hugepage",
+        "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/uptime", "/proc/version",
+        "/proc/filesystems", "/proc/sys/kernel", "/proc/sys/vm", "/proc/sys/fs", "/proc/sys/net/core/somaxconn",
+        "/proc/swaps", "/proc/cgroups",
+    ];
+
+    // Readable under /etc but secret: password hashes, sudo policy, host keys (reachable when cordon runs as root).
+    private static readonly string[] SystemSecret =
+    [
+        "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d",
+        "/etc/ssh/ssh_host_*_key", "/etc/security/opasswd", "/etc/ssl/private",
+    ];
+
+    private static readonly string[] SystemWritable = ["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/pts", "/dev/ptmx"];
+
+    private static readonly string[] SystemPrograms =
+    [
+        "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/lib", "/usr/libexec", "/usr/local/bin", "/usr/local/lib",
+        "/usr/share/dotnet", "/lib", "/lib64",
+    ];
+
+    public static IReadOnlyList<Rule> For(BaseContext context)
+    {
+        var rules = new List<Rule>();
+        foreach (var p in SystemReadable)
+        {
+            rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: system files " + p));
+        }
+
+        foreach (var p in SystemSecret)
+        {
+            rules.Add(new Rule(AccessKind.Read, Verdict.Deny, new PathDescriptor(p), DecisionSource.Base, "base: system secret " + p));
+        }
+
+        rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new SandboxProcDescriptor(), DecisionSource.Base, "base: /proc of the sandbox's own processes"));
+        foreach (var p in SystemWritable)
+        {
+            rules.Add(new Rule(AccessKind.Write, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: terminal and null devices " + p));
+        }
+
+        foreach (var p in SystemPrograms)
+        {
+            rules.Add(new Rule(AccessKind.Run, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: system programs " + p));
+        }
+
+        if (context.RunTempDir is { } tmp)
+        {
+            rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(tmp), DecisionSource.Base, "base: the run's private TMPDIR"));
+            rules.Add(new Rule(AccessKind.Write, Verdict.Allow, new PathDescriptor(tmp), DecisionSource.Base, "base: the run's private TMPDIR"));
+        }
+
+        if (context.ProgramPath is { } program)
+        {
+            rules.Add(new Rule(AccessKind.Run, Verdict.Allow, new ProgramDescriptor(program), DecisionSource.Flag, "command line"));
+        }
+
+        rules.Add(new Rule(AccessKind.Net, Verdict.Allow, new FamilyDescriptor("netlink"), DecisionSource.Base, "base: netlink (getaddrinfo asks the kernel for local addresses)"));
+        rules.Add(new Rule(AccessKind.Net, Verdict.Allow, new EphemeralBindDescriptor(), DecisionSource.Base, "base: binding port 0 (an ephemeral port exposes nothing until listen)"));
+        return rules;
+    }
+}
+
+/// <summary>/proc/PID/... of a process that belongs to the sandbox.</summary>
+public sealed record SandboxProcDescriptor : Descriptor
+{
+    public override bool Matches(Request request)
+    {
+        var r = request.Resource;
+        if (!r.StartsWith("/proc/", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        int end = r.IndexOf('/', 6);
+        var pid = end < 0 ? r.AsSpan(6) : r.AsSpan(6, end - 6);
+        return int.TryParse(pid, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            && request.Subject.IsSandboxMember(n);
+    }
+
+    public override int Specificity => 3;
+
+    public override string Text => "/proc/<sandbox pid>";
+}
+
+/// <summary>Every socket of one address family (base rule for netlink).</summary>
+public sealed record FamilyDescriptor(string Family) : Descriptor
+{
+    public override bool Matches(Request request) => request.Net?.Family == Family;
+
+    public override int Specificity => 1;
+
+    public override string Text => Family;
+}
+
+/// <summary>bind() of an IP address with port 0.</summary>
+public sealed record EphemeralBindDescriptor : Descriptor
+{
+    public override bool Matches(Request request) =>
+        request.Operation == Operation.Bind && request.Net is { Address: not null, Port: 0 };
+
+    public override int Specificity => 1;
+
+    public override string Text => "port 0";
+}

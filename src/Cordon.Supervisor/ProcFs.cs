@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Text;
+using Cordon.Interop;
+
+namespace Cordon.Supervisor;
+
+/// <summary>
+/// Facts about traced processes read from /proc. Each read is a few system calls, so callers read lazily:
+/// only when a prompt, a log record or a denial needs the answer.
+/// </summary>
+internal static unsafe class ProcFs
+{
+    /// <summary>Reads a small /proc file whole (they are generated on read; one read of 16 KiB is plenty).</summary>
+    public static string? ReadText(string path, int max = 16384)
+    {
+        int fd = Libc.OpenAt(Kernel.AT_FDCWD, path, Kernel.O_RDONLY | Kernel.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            var buf = new byte[max];
+            int total = 0;
+            fixed (byte* p = buf)
+            {
+                while (total < max)
+                {
+                    nint n = Libc.Read(fd, p + total, max - total);
+                    if (n <= 0)
+                    {
+                        break;
+                    }
+
+                    total += (int)n;
+                }
+            }
+
+            return Encoding.UTF8.GetString(buf, 0, total);
+        }
+        finally
+        {
+            _ = Libc.Close(fd);
+        }
+    }
+
+    /// <summary>A "Name:\tvalue" field of /proc/PID/status.</summary>
+    public static int? StatusField(int tid, string field)
+    {
+        var text = ReadText($"/proc/{tid}/status");
+        if (text is null)
+        {
+            return null;
+        }
+
+        foreach (var line in text.AsSpan().EnumerateLines())
+        {
+            if (line.StartsWith(field) && line.Length > field.Length && line[field.Length] == ':')
+            {
+                var value = line[(field.Length + 1)..].Trim();
+                int end = value.IndexOfAny(' ', '\t');
+                if (end >= 0)
+                {
+                    value = value[..end];
+                }
+
+                // Umask is octal; the ids are decimal.
+                return field == "Umask"
+                    ? Convert.ToInt32(value.ToString(), 8)
+                    : int.Parse(value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
+    }
+
+    public static int Tgid(int tid) => StatusField(tid, "Tgid") ?? tid;
+
+    public static int? ParentPid(int pid) => StatusField(pid, "PPid");
+
+    /// <summary>The process's umask; the supervisor's own umask is 0 and creations apply this one instead.</summary>
+    public static uint Umask(int tid) => (uint)(StatusField(tid, "Umask") ?? 0x12);
+
+    public static string? ReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public static string? Exe(int pid) => ReadLink($"/proc/{pid}/exe");
+
+    public static IReadOnlyList<string> Cmdline(int pid)
+    {
+        var text = ReadText($"/proc/{pid}/cmdline", 65536);
+        if (string.IsNullOrEmpty(text))
+        {
+            return Array.Empty<string>();
+        }
+
+        return text.TrimEnd('\0').Split('\0');
+    }
+
+    /// <summary>
+    /// The controlling terminal's device number (field 7 of /proc/PID/stat), 0 when there is none.
+    /// proc(5): the minor number is in bits 31-20 and 7-0, the major in bits 15-8.
+    /// </summary>
+    public static int TtyNr(int tid)
+    {
+        var text = ReadText($"/proc/{tid}/stat");
+        if (text is null)
+        {
+            return 0;
+        }
+
+        // The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
+        int close = text.LastIndexOf(')');
+        var fields = text[(close + 2)..].Split(' ');
+        return fields.Length > 4 && int.TryParse(fields[4], out int tty) ? tty : 0;
+    }
+
+    /// <summary>The terminal device path for a tty_nr, for the terminals a program on a terminal has.</summary>
+    public static string? TtyPath(int ttyNr)
+    {
+        if (ttyNr == 0)
+        {
+            return null;
+        }
+
+        int major = (ttyNr >> 8) & 0xfff;
+        int minor = (ttyNr & 0xff) | ((ttyNr >> 12) & 0xfff00);
+        return major switch
+        {
+            >= 136 and <= 143 => $"/dev/pts/{((major - 136) * 256) + minor}",
+            4 when minor < 64 => $"/dev/tty{minor}",
+            4 => $"/dev/ttyS{minor - 64}",
+            5 when minor == 0 => "/dev/tty",
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// The access mode (O_RDONLY/O_WRONLY/O_RDWR) of fd <paramref name="fd"/> of <paramref name="tid"/>, from fdinfo;
+    /// null when unknown or when the descriptor grants no access at all (O_PATH: its mode bits read as O_RDONLY).
+    /// </summary>
+    public static int? FdAccessMode(int tid, int fd)
+    {
+        var text = ReadText($"/proc/{tid}/fdinfo/{fd}");
+        if (text is null)
+        {
+            return null;
+        }
+
+        foreach (var line in text.AsSpan().EnumerateLines())
+        {
+            if (line.StartsWith("flags:"))
+            {
+                int flags = Convert.ToInt32(line[6..].Trim().ToString(), 8);
+                return (flags & Kernel.O_PATH) != 0 ? null : flags & Kernel.O_ACCMODE;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,295 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Cordon.Interop;
+using Cordon.Seccomp;
+
+namespace Cordon.Supervisor;
+
+public sealed class SandboxOptions
+{
+    /// <summary>The program to run, already resolved to a path.</summary>
+    public required string ProgramPath { get; init; }
+
+    /// <summary>argv, including argv[0].</summary>
+    public required IReadOnlyList<string> Argv { get; init; }
+
+    /// <summary>The environment the program gets, as "NAME=value".</summary>
+    public required IReadOnlyList<string> Environment { get; init; }
+
+    public required Policy.Policy Policy { get; init; }
+
+    public required IDecisionObserver Observer { get; init; }
+
+    /// <summary>Path of cordon-launcher; default: next to this assembly.</summary>
+    public string? LauncherPath { get; init; }
+
+    /// <summary>Forward SIGTERM/SIGHUP to the program and let the terminal's SIGINT/SIGQUIT reach it alone.</summary>
+    public bool HandleSignals { get; init; }
+}
+
+/// <summary>Why cordon itself could not run the program (exit status 125, like env(1) and timeout(1)).</summary>
+public sealed class SandboxException(string message) : Exception(message)
+{
+    public SandboxException()
+        : this("sandbox failure")
+    {
+    }
+
+    public SandboxException(string message, Exception inner)
+        : this(message + ": " + inner.Message)
+    {
+    }
+}
+
+/// <summary>Runs one program under cordon: launcher, filter, supervisor, exit status.</summary>
+public static class Sandbox
+{
+    /// <summary>Exit status when the program could not be started because cordon itself failed.</summary>
+    public const int CordonFailed = 125;
+
+    public static string DefaultLauncherPath => Path.Combine(AppContext.BaseDirectory, "cordon-launcher");
+
+    /// <summary>
+    /// Runs the program and returns its exit status (128+N when killed by signal N; 126/127 when it could not be
+    /// executed). Throws <see cref="SandboxException"/> when cordon itself cannot run it.
+    /// </summary>
+    public static int Run(SandboxOptions options)
+    {
+        // PR_SET_PDEATHSIG fires when the *thread* that forked the launcher exits, so the spawn must happen on a
+        // thread that lives exactly as long as the run.
+        int status = CordonFailed;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                status = RunOnThisThread(options);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        })
+        { Name = "cordon-sandbox" };
+        thread.Start();
+        thread.Join();
+        if (failure is SandboxException)
+        {
+            throw failure;
+        }
+
+        if (failure is not null)
+        {
+            throw new SandboxException("cordon failed", failure);
+        }
+
+        return status;
+    }
+
+    private static unsafe int RunOnThisThread(SandboxOptions options)
+    {
+        string launcher = options.LauncherPath ?? DefaultLauncherPath;
+        if (!File.Exists(launcher))
+        {
+            throw new SandboxException($"launcher not found at {launcher} (build cordon with `dotnet build`)");
+        }
+
+        // cordon creates files for the program with the program's own umask (read per call); its own must not mask it.
+        _ = Libc.Umask(0);
+
+        int* pair = stackalloc int[2];
+        Io.Check(Libc.SocketPair(Kernel.AF_UNIX, Kernel.SOCK_SEQPACKET | Kernel.SOCK_CLOEXEC, 0, pair), "socketpair");
+        using var control = new SafeFd(pair[0]);
+        int launcherPid;
+        using (var theirs = new SafeFd(pair[1]))
+        {
+            var argv = new List<string> { "cordon-launcher", "--ppid", Libc.GetPid().ToString(CultureInfo.InvariantCulture), "--", options.ProgramPath };
+            argv.AddRange(options.Argv);
+            launcherPid = Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3)]);
+        }
+
+        using var registrations = options.HandleSignals ? new SignalForwarding() : null;
+        Supervisor? supervisor = null;
+        try
+        {
+            var filter = SockFilter.ToBytes(FilterCompiler.Compile(FilterPlan.Default()));
+            SendPacket(control, filter);
+
+            var ready = ReceiveLine(control) ?? throw Failed(launcherPid, "the launcher stopped before installing the filter");
+            var parts = ready.Split(' ');
+            if (parts.Length != 3 || parts[0] != "ready")
+            {
+                throw Failed(launcherPid, "unexpected message from the launcher: " + ready);
+            }
+
+            int remoteListener = int.Parse(parts[1], CultureInfo.InvariantCulture);
+            int landlockAbi = int.Parse(parts[2], CultureInfo.InvariantCulture);
+            if (landlockAbi < 6)
+            {
+                options.Observer.OnIncident($"warning: this kernel's Landlock ABI is {landlockAbi} (< 6): the program can signal processes outside the sandbox and reach abstract Unix sockets");
+            }
+
+            // The launcher cannot send the listener with SCM_RIGHTS: sendmsg is trapped by the filter it has just
+            // installed, and nobody would answer. cordon takes it with pidfd_getfd instead (launcher/README.md).
+            var listener = TakeListener(launcherPid, remoteListener);
+            supervisor = new Supervisor(listener, options.Policy, options.Observer) { SandboxRoot = launcherPid };
+            supervisor.Start();
+            SendPacket(control, "go"u8.ToArray());
+
+            int? exitStatus = null;
+            int? execError = null;
+            while (ReceiveLine(control) is { } line)
+            {
+                var words = line.Split(' ');
+                switch (words[0])
+                {
+                    case "child":
+                        registrations?.Target(int.Parse(words[1], CultureInfo.InvariantCulture));
+                        break;
+                    case "execfail":
+                        execError = int.Parse(words[1], CultureInfo.InvariantCulture);
+                        break;
+                    case "exit":
+                        exitStatus = int.Parse(words[1], CultureInfo.InvariantCulture);
+                        break;
+                }
+            }
+
+            int launcherStatus = WaitFor(launcherPid);
+            supervisor.WaitForEnd(TimeSpan.FromSeconds(5));
+            if (execError is int errno)
+            {
+                options.Observer.OnIncident($"cannot run {options.ProgramPath}: {ErrnoException.Describe((Errno)errno)}");
+                return errno == (int)Errno.ENOENT ? 127 : 126;
+            }
+
+            if (exitStatus is int st)
+            {
+                return Decode(st);
+            }
+
+            // The launcher's own failures print one line and exit 125.
+            return Decode(launcherStatus) is int code && code != 0 ? code : CordonFailed;
+        }
+        catch
+        {
+            _ = Libc.Kill(launcherPid, Kernel.SIGKILL);
+            _ = WaitFor(launcherPid);
+            throw;
+        }
+    }
+
+    private static SandboxException Failed(int launcherPid, string what)
+    {
+        int st = WaitFor(launcherPid);
+        return new SandboxException($"{what} (launcher exit status {Decode(st)})");
+    }
+
+    private static SafeFd TakeListener(int launcherPid, int remoteFd)
+    {
+        using var pidfd = Pidfd.Open(launcherPid);
+        int fd = Pidfd.GetFd(pidfd, remoteFd);
+        if (fd < 0)
+        {
+            throw new SandboxException("cannot take the seccomp listener from the launcher: pidfd_getfd: " + ErrnoException.Describe((Errno)(-fd)));
+        }
+
+        return new SafeFd(fd);
+    }
+
+    /// <summary>Exit status as a shell reports it: the code, or 128+N for a signal (wait(2) status layout).</summary>
+    public static int Decode(int waitStatus)
+    {
+        int signal = waitStatus & 0x7f;
+        return signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal;
+    }
+
+    private static int WaitFor(int pid)
+    {
+        while (true)
+        {
+            int r = Libc.WaitPid(pid, out int status, Kernel.WALL);
+            if (r == pid)
+            {
+                return status;
+            }
+
+            if (r < 0 && Io.LastErrno != Errno.EINTR)
+            {
+                return CordonFailed << 8;
+            }
+        }
+    }
+
+    private static unsafe void SendPacket(SafeFd fd, byte[] data)
+    {
+        fixed (byte* p = data)
+        {
+            nint n = Libc.Send(fd.Fd, p, data.Length, Kernel.MSG_NOSIGNAL);
+            if (n != data.Length)
+            {
+                throw new SandboxException("cannot talk to the launcher: " + ErrnoException.Describe(Io.LastErrno));
+            }
+        }
+    }
+
+    private static unsafe string? ReceiveLine(SafeFd fd)
+    {
+        var buf = new byte[256];
+        while (true)
+        {
+            nint n;
+            fixed (byte* p = buf)
+            {
+                n = Libc.Recv(fd.Fd, p, buf.Length, 0);
+            }
+
+            if (n < 0 && Io.LastErrno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            return n <= 0 ? null : Encoding.ASCII.GetString(buf, 0, (int)n).TrimEnd('\n', '\0');
+        }
+    }
+
+    /// <summary>
+    /// While the program runs: SIGINT and SIGQUIT from the terminal reach the program's process group directly, so
+    /// cordon ignores them (it must outlive the program to answer its calls); SIGTERM and SIGHUP sent to cordon are
+    /// passed on to the program.
+    /// </summary>
+    private sealed class SignalForwarding : IDisposable
+    {
+        private readonly List<PosixSignalRegistration> registrations = [];
+        private int child;
+
+        public SignalForwarding()
+        {
+            registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true));
+            registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true));
+            registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Forward(c, 15)));
+            registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => Forward(c, 1)));
+        }
+
+        public void Target(int pid) => Volatile.Write(ref child, pid);
+
+        private void Forward(PosixSignalContext context, int signal)
+        {
+            int pid = Volatile.Read(ref child);
+            if (pid > 0)
+            {
+                context.Cancel = true;
+                _ = Libc.Kill(pid, signal);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var r in registrations)
+            {
+                r.Dispose();
+            }
+        }
+    }
+}
