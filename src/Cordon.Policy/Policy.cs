@@ -64,8 +64,10 @@ public sealed class Policy : IDisposable
     /// <summary>The decision the rules give, or null when they give none.</summary>
     public Decision? Match(Request request)
     {
-        // Rules on /proc/PID depend on who asks (is PID in the sandbox?), so those answers are not cached.
-        bool cacheable = !request.Resource.StartsWith("/proc/", StringComparison.Ordinal);
+        // Only answers that depend on the resource alone are cached: rules on /proc/PID depend on who asks (is PID in
+        // the sandbox?) and net rules on the names the sandbox resolved to the address. Opens are the hot path.
+        bool cacheable = request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run
+            && !request.Resource.StartsWith("/proc/", StringComparison.Ordinal);
         var key = (request.Kind, request.Resource);
         if (cacheable && cache.TryGetValue(key, out var known))
         {
