@@ -166,11 +166,14 @@ static int reap(pid_t child, int landlock_abi, int signals)
     while (!main_done && !cordon_gone) {
         int status;
         pid_t p;
-        while ((p = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
-            if (p == child) {
+        while ((p = waitpid(-1, &status, WNOHANG | WUNTRACED | __WALL)) > 0) {
+            if (p == child && WIFSTOPPED(status)) {
+                /* Ctrl-Z on cordon's terminal: cordon stops itself so that the user's shell sees a stopped job. */
+                say("stop %d", WSTOPSIG(status));
+            } else if (p == child) {
                 say("exit %d", status);
                 main_done = 1;
-            } /* else: an orphaned grandchild reparented to us */
+            } /* else: an orphaned grandchild reparented to us, or one of them stopped */
         }
         if (main_done)
             break;
@@ -296,7 +299,20 @@ int main(int argc, char **argv)
     pid_t child = fork();
     if (child < 0)
         die("fork");
+    if (child > 0 && ctty)
+        setpgid(child, child); /* also here, so that it holds whichever of the two runs first */
     if (child == 0) {
+        if (ctty) {
+            /* The program leads its own process group, in the foreground of cordon's pseudo-terminal. In our group
+             * (whose parent, cordon, is in another session) it would be orphaned, and the kernel discards Ctrl-Z
+             * for orphaned groups (kernel/signal.c, do_signal_stop). */
+            if (setpgid(0, 0) != 0)
+                die("setpgid");
+            signal(SIGTTOU, SIG_IGN);
+            if (tcsetpgrp(0, getpid()) != 0)
+                die("tcsetpgrp");
+            signal(SIGTTOU, SIG_DFL);
+        }
         execv(path, child_argv); /* execve is trapped: cordon decides it */
         int e = errno;
         say("execfail %d", e);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Cordon.Policy;
 using Cordon.Supervisor;
+using Cordon.Terminal;
 
 namespace Cordon.Cli;
 
@@ -8,7 +9,8 @@ namespace Cordon.Cli;
 /// One line on stderr per denied resource (not per attempt), saying what was denied, who asked, and the flag that
 /// would allow it; and one line per incident.
 /// </summary>
-public sealed class DenialReporter(TextWriter error) : IDecisionObserver
+/// <param name="interactive">A person answers questions: their own "deny" needs no report, it is on screen already.</param>
+public sealed class DenialReporter(TextWriter error, bool interactive = false) : IDecisionObserver
 {
     private readonly ConcurrentDictionary<(AccessKind, string), byte> reported = new();
     private readonly Lock gate = new();
@@ -17,7 +19,7 @@ public sealed class DenialReporter(TextWriter error) : IDecisionObserver
 
     public void OnDecision(Request request, Decision decision)
     {
-        if (decision.Allowed || !reported.TryAdd((request.Kind, request.Resource), 0))
+        if (decision.Allowed || (interactive && decision.Source == DecisionSource.Prompt) || !reported.TryAdd((request.Kind, request.Resource), 0))
         {
             return;
         }
@@ -36,7 +38,7 @@ public sealed class DenialReporter(TextWriter error) : IDecisionObserver
     {
         lock (gate)
         {
-            error.WriteLine(Terminal.Escape(line));
+            error.WriteLine(Display.Escape(line));
             error.Flush();
         }
     }
@@ -63,37 +65,4 @@ public sealed class DenialReporter(TextWriter error) : IDecisionObserver
             ? $"{verb} {r.Resource} (asked as {asked})"
             : $"{verb} {r.Resource}";
     }
-}
-
-/// <summary>Text from the sandboxed program shown on cordon's terminal: escape and control characters made visible.</summary>
-public static class Terminal
-{
-    public static string Escape(string s)
-    {
-        var sb = new System.Text.StringBuilder(s.Length);
-        foreach (var ch in s)
-        {
-            if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch < 0xa0) || IsBidiControl(ch))
-            {
-                sb.Append(ch switch
-                {
-                    '\n' => "\\n",
-                    '\t' => "\\t",
-                    '\r' => "\\r",
-                    '\x1b' => "\\e",
-                    _ => $"\\u{(int)ch:x4}",
-                });
-            }
-            else
-            {
-                sb.Append(ch);
-            }
-        }
-
-        return sb.ToString();
-    }
-
-    // Bidirectional overrides and isolates can reorder what a person reads (CVE-2021-42574, "Trojan Source").
-    private static bool IsBidiControl(char ch) =>
-        ch is '\u061c' or '\u200e' or '\u200f' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069');
 }

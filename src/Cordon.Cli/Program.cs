@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Cordon.Policy;
 using Cordon.Supervisor;
+using Cordon.Terminal;
 
 namespace Cordon.Cli;
 
@@ -45,7 +46,7 @@ public static class Program
         var optionalValue = PermissionFlags.Select(f => f.Flag).ToHashSet();
         bool isRun = args.Length > 0 && args[0] == "run";
         var rest = isRun ? args[1..] : args;
-        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string>());
+        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout" });
         var parseArgs = isRun ? ["run", .. options] : options;
 
         var result = root.Parse(parseArgs);
@@ -98,7 +99,7 @@ public static class Program
         Exit status: the program's own; 125 when cordon failed, 126 when the program cannot run, 127 when not found.
         """;
 
-    private sealed record RunOptions(Dictionary<string, Option<string[]>> Permissions, Option<bool> AllowAll, Option<bool> NoPrompt);
+    private sealed record RunOptions(Dictionary<string, Option<string[]>> Permissions, Option<bool> AllowAll, Option<bool> NoPrompt, Option<double?> PromptTimeout);
 
     private static RunOptions AddRunOptions(Command command)
     {
@@ -117,9 +118,22 @@ public static class Program
 
         var allowAll = new Option<bool>("--allow-all", "-A") { Description = "Allow everything (reads, writes, programs, network, environment)." };
         var noPrompt = new Option<bool>("--no-prompt") { Description = "Never ask: deny whatever no rule allows (the default when there is no terminal)." };
+        var promptTimeout = new Option<double?>("--prompt-timeout")
+        {
+            Description = "Deny a question nobody answers within SECONDS (denied once, never remembered).",
+            HelpName = "SECONDS",
+        };
+        promptTimeout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is double v && (v <= 0 || double.IsNaN(v) || double.IsInfinity(v)))
+            {
+                r.AddError("--prompt-timeout: give a positive number of seconds");
+            }
+        });
         command.Options.Add(allowAll);
         command.Options.Add(noPrompt);
-        return new RunOptions(permissions, allowAll, noPrompt);
+        command.Options.Add(promptTimeout);
+        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout);
     }
 
     private static int RunProgram(ParseResult result, RunOptions options, List<string> program, TextWriter error)
@@ -155,41 +169,72 @@ public static class Program
         string? found = ProgramLocator.Find(program[0], environment.GetValueOrDefault("PATH"), resolver.WorkingDirectory);
         if (found is null)
         {
-            error.WriteLine($"cordon: program not found: {Terminal.Escape(program[0])}");
+            error.WriteLine($"cordon: program not found: {Display.Escape(program[0])}");
             return NotFound;
         }
 
         if (Directory.Exists(found) || !ProgramLocator.IsExecutable(found))
         {
-            error.WriteLine($"cordon: cannot run {Terminal.Escape(found)}: not an executable file");
+            error.WriteLine($"cordon: cannot run {Display.Escape(found)}: not an executable file");
             return CannotExecute;
         }
 
         string programPath = resolver.Canonicalize(found);
         var envRules = userRules.Where(r => r.Kind == AccessKind.Env).ToList();
         var filtered = EnvironmentFilter.Filter(environment, envRules);
+
+        // A person is asked only when there is one: stdin and stderr are a terminal and --no-prompt is absent.
+        using var tty = result.GetValue(options.NoPrompt) ? null : TerminalProxy.TryCreate();
+        var prompter = tty is null ? null : new TerminalPrompter(tty);
+        var messages = tty is null ? error : new ProxyMessageWriter(tty);
+        tty?.Start();
+
+        var passed = filtered.Passed;
         if (filtered.Withheld.Count > 0)
         {
-            error.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld)} (pass one with --allow-env=NAME)");
+            if (prompter is not null && prompter.AskEnvironmentAsync(filtered.Withheld, CancellationToken.None).GetAwaiter().GetResult())
+            {
+                passed = environment;
+            }
+            else if (prompter is null)
+            {
+                error.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld.Select(Display.Escape))} (pass one with --allow-env=NAME)");
+            }
         }
 
         string runTemp = Directory.CreateTempSubdirectory("cordon-").FullName;
         try
         {
-            var env = filtered.Passed.Where(kv => kv.Key != "TMPDIR").Select(kv => $"{kv.Key}={kv.Value}").ToList();
+            var env = passed.Where(kv => kv.Key != "TMPDIR").Select(kv => $"{kv.Key}={kv.Value}").ToList();
             env.Add("TMPDIR=" + runTemp);
             var baseRules = BaseRules.For(new BaseContext(resolver.Home, runTemp, programPath));
-            var policy = new Policy.Policy(userRules.Where(r => r.Kind != AccessKind.Env), baseRules, new DenyingPrompter());
-            var reporter = new DenialReporter(error);
-            return Sandbox.Run(new SandboxOptions
+            using var policy = new Policy.Policy(userRules.Where(r => r.Kind != AccessKind.Env), baseRules, prompter, resolver.Home)
             {
-                ProgramPath = programPath,
-                Argv = program,
-                Environment = env,
-                Policy = policy,
-                Observer = reporter,
-                HandleSignals = true,
-            });
+                PromptTimeout = result.GetValue(options.PromptTimeout) is double seconds ? TimeSpan.FromSeconds(seconds) : null,
+                Project = resolver.WorkingDirectory,
+            };
+            var reporter = new DenialReporter(messages, interactive: tty is not null);
+            try
+            {
+                return Sandbox.Run(new SandboxOptions
+                {
+                    ProgramPath = programPath,
+                    Argv = program,
+                    Environment = env,
+                    Policy = policy,
+                    Observer = reporter,
+                    HandleSignals = true,
+                    Stdio = tty?.ProgramDescriptors() ?? [],
+                    ControllingTerminal = tty is not null,
+                    Spawned = tty is null ? null : tty.ProgramStarted,
+                    ProgramStarted = tty is null ? null : tty.SetProgramGroup,
+                    ProgramStopped = tty is null ? null : _ => tty.Suspend(),
+                });
+            }
+            finally
+            {
+                tty?.Finish(TimeSpan.FromSeconds(2));
+            }
         }
         finally
         {
@@ -208,9 +253,3 @@ public static class Program
     }
 }
 
-/// <summary>Answers every question with "no": for --no-prompt, CI, and until the terminal prompter lands.</summary>
-public sealed class DenyingPrompter : IPrompter
-{
-    public Task<PromptAnswer> AskAsync(PromptQuestion question, CancellationToken cancellationToken) =>
-        Task.FromResult(PromptAnswer.DenyOnce);
-}

@@ -64,6 +64,7 @@ public static class Kernel
 
     // poll(2).
     public const short POLLIN = 0x1;
+    public const short POLLOUT = 0x4;
     public const short POLLERR = 0x8;
     public const short POLLHUP = 0x10;
     public const short POLLNVAL = 0x20;
@@ -100,6 +101,10 @@ public static class Kernel
 
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
+    public const int SIGINT = 2;
+    public const int SIGCONT = 18;
+    public const int SIGSTOP = 19;
+    public const int SIGTSTP = 20;
     public const int WNOHANG = 1;
     public const int WALL = 0x40000000;
 

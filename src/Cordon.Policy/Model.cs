@@ -201,10 +201,15 @@ public enum PromptAnswer
     AllowKind,
     DenyOnce,
     DenyAlways,
+    /// <summary>Deny the folder offered in <see cref="PromptQuestion.SuggestedFolder"/> for the rest of the run.</summary>
+    DenyFolder,
 }
 
-/// <summary>What the prompter is asked: the request and the folder cordon would offer to grant.</summary>
-public sealed record PromptQuestion(Request Request, string? SuggestedFolder);
+/// <summary>A folder that keeps being asked about: the <paramref name="Asked"/>th question, <paramref name="Waiting"/> more distinct requests queued.</summary>
+public sealed record FloodInfo(int Asked, int Waiting);
+
+/// <summary>What the prompter is asked: the request, the folder cordon would offer, and whether that folder is flooded.</summary>
+public sealed record PromptQuestion(Request Request, string? SuggestedFolder, FloodInfo? Flood = null);
 
 /// <summary>
 /// Asks a person (or a test, or nobody). Implementations: terminal, always-deny (no TTY, --no-prompt), test.

@@ -18,7 +18,13 @@ public sealed class Policy : IDisposable
     private readonly string? home;
     private readonly SemaphoreSlim promptTurn = new(1, 1);
     private readonly ConcurrentDictionary<(AccessKind, string), Decision?> cache = new();
+    private readonly Lock pendingGate = new();
+    private readonly Dictionary<(AccessKind, string), TaskCompletionSource<Decision>> pending = [];
+    private readonly Dictionary<(AccessKind, string), int> askedPerFolder = [];
     private Rule[][] userRules;
+
+    /// <summary>Answer given to requests whose asker went away (process gone) while they waited for a prompt.</summary>
+    private static readonly Decision Withdrawn = new(Verdict.Deny, DecisionSource.Error, "the process stopped waiting for an answer");
 
     /// <param name="prompter">Who to ask when no rule decides; null: deny instead.</param>
     /// <param name="home">The user's home, so that prompts never offer it (or a place in it full of secrets) as a folder.</param>
@@ -29,6 +35,20 @@ public sealed class Policy : IDisposable
         this.prompter = prompter;
         this.home = home?.TrimEnd('/');
     }
+
+    /// <summary>Unanswered prompts are denied (once, never remembered) after this long; null: wait for ever.</summary>
+    public TimeSpan? PromptTimeout { get; init; }
+
+    /// <summary>The project directory (where cordon was started), offered as the folder for requests below it.</summary>
+    public string? Project { get; init; }
+
+    /// <summary>
+    /// After this many questions about one folder, or with this many distinct requests for it waiting, the question
+    /// is asked about the folder: a flood of paths becomes one folder-level decision, not thousands of prompts.
+    /// </summary>
+    public const int FloodThreshold = 3;
+
+    private static readonly TimeSpan BurstWindow = TimeSpan.FromMilliseconds(25);
 
     /// <summary>Raised when a prompt answer became a rule for the rest of the run (profiles save it).</summary>
     public event Action<Rule>? RuleRemembered;
@@ -58,7 +78,69 @@ public sealed class Policy : IDisposable
             return new ValueTask<Decision>(decided);
         }
 
-        return prompter is null ? new ValueTask<Decision>(NoPrompter) : new ValueTask<Decision>(AskAsync(request, cancellationToken));
+        return prompter is null ? new ValueTask<Decision>(NoPrompter) : new ValueTask<Decision>(CoalescedAsync(request, cancellationToken));
+    }
+
+    /// <summary>
+    /// Identical requests (same kind and resource) waiting at the same time share one question and its answer, so
+    /// that eight threads opening one file see one prompt. A request whose asker went away does not take the others'
+    /// answer with it: they ask again.
+    /// </summary>
+    private async Task<Decision> CoalescedAsync(Request request, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var key = (request.Kind, request.Resource);
+            TaskCompletionSource<Decision>? shared;
+            bool mine = false;
+            lock (pendingGate)
+            {
+                if (!pending.TryGetValue(key, out shared))
+                {
+                    shared = new TaskCompletionSource<Decision>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    pending[key] = shared;
+                    mine = true;
+                }
+            }
+
+            if (mine)
+            {
+                Decision answer;
+                try
+                {
+                    answer = await AskAsync(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    answer = e is OperationCanceledException ? Withdrawn : Decision.Error("the prompt failed: " + e.Message);
+                }
+                finally
+                {
+                    lock (pendingGate)
+                    {
+                        pending.Remove(key);
+                    }
+                }
+
+                shared.SetResult(answer);
+                return answer;
+            }
+
+            Decision decision;
+            try
+            {
+                decision = await shared.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return Withdrawn;
+            }
+
+            if (!ReferenceEquals(decision, Withdrawn))
+            {
+                return decision;
+            }
+        }
     }
 
     /// <summary>The decision the rules give, or null when they give none.</summary>
@@ -124,15 +206,21 @@ public sealed class Policy : IDisposable
                 return meanwhile;
             }
 
+            // Requests that come in a burst (parallel builds, thread pools) arrive within milliseconds of each other:
+            // let them queue up first, so that the question can say the folder is being flooded.
+            await Task.Delay(BurstWindow, cancellationToken).ConfigureAwait(false);
             string? folder = SuggestFolder(request);
+            var question = new PromptQuestion(request, folder, Flood(request, folder));
+            using var timeout = PromptTimeout is { } limit ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+            timeout?.CancelAfter(PromptTimeout!.Value);
             PromptAnswer answer;
             try
             {
-                answer = await prompter!.AskAsync(new PromptQuestion(request, folder), cancellationToken).ConfigureAwait(false);
+                answer = await prompter!.AskAsync(question, timeout?.Token ?? cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return Decision.Error("the prompt failed: " + e.Message);
+                return new Decision(Verdict.Deny, DecisionSource.Default, $"no answer within {PromptTimeout!.Value.TotalSeconds:0.#} s (--prompt-timeout)");
             }
 
             return Record(request, answer, folder);
@@ -140,6 +228,32 @@ public sealed class Policy : IDisposable
         finally
         {
             promptTurn.Release();
+        }
+    }
+
+    /// <summary>How crowded this folder's questions are: null while it is not (see <see cref="FloodThreshold"/>).</summary>
+    private FloodInfo? Flood(Request request, string? folder)
+    {
+        if (folder is null)
+        {
+            return null;
+        }
+
+        var key = (request.Kind, folder);
+        int waiting = 0;
+        lock (pendingGate)
+        {
+            foreach (var (k, _) in pending)
+            {
+                if (k.Item1 == request.Kind && k.Item2 != request.Resource && k.Item2.StartsWith(folder + "/", StringComparison.Ordinal))
+                {
+                    waiting++;
+                }
+            }
+
+            int asked = askedPerFolder.GetValueOrDefault(key);
+            askedPerFolder[key] = asked + 1;
+            return asked >= FloodThreshold || waiting >= FloodThreshold - 1 ? new FloodInfo(asked + 1, waiting) : null;
         }
     }
 
@@ -163,6 +277,12 @@ public sealed class Policy : IDisposable
                 break;
             case PromptAnswer.AllowFolder:
                 rule = Remembered(request, Verdict.Allow, Exact(request));
+                break;
+            case PromptAnswer.DenyFolder when folder is not null:
+                rule = Remembered(request, Verdict.Deny, new PathDescriptor(folder));
+                break;
+            case PromptAnswer.DenyFolder:
+                rule = Remembered(request, Verdict.Deny, Exact(request));
                 break;
             case PromptAnswer.AllowKind:
                 rule = Remembered(request, Verdict.Allow, new AnyDescriptor());
@@ -260,6 +380,16 @@ public sealed class Policy : IDisposable
             return null;
         }
 
+        if (Project is { Length: > 1 } project && request.Resource.StartsWith(project + "/", StringComparison.Ordinal) && !Covers(project, home))
+        {
+            return project;
+        }
+
+        if (CacheRoot(request.Resource) is { } cache)
+        {
+            return cache;
+        }
+
         int slash = request.Resource.LastIndexOf('/');
         var folder = slash <= 0 ? "/" : request.Resource[..slash];
         if (folder == "/" || (home is not null && (home == folder || home.StartsWith(folder + "/", StringComparison.Ordinal))))
@@ -268,6 +398,46 @@ public sealed class Policy : IDisposable
         }
 
         return folder;
+    }
+
+    private static bool Covers(string folder, string? path) =>
+        path is not null && (path == folder || path.StartsWith(folder + "/", StringComparison.Ordinal));
+
+    /// <summary>Tool caches in the home: one grant for the whole cache is what a person means by "this folder".</summary>
+    private static readonly string[] Caches =
+    [
+        ".npm", ".cache/*", ".cargo/registry", ".cargo/git", ".m2", ".gradle", ".nuget/packages", ".local/share/pnpm",
+        ".yarn", ".bun/install", ".rustup", ".pyenv", ".nvm",
+    ];
+
+    private string? CacheRoot(string path)
+    {
+        if (home is null || !path.StartsWith(home + "/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var inHome = path[(home.Length + 1)..];
+        foreach (var c in Caches)
+        {
+            if (c.EndsWith("/*", StringComparison.Ordinal))
+            {
+                // ~/.cache/NAME: the tool's own cache, not all of ~/.cache.
+                var parent = c[..^2];
+                if (inHome.StartsWith(parent + "/", StringComparison.Ordinal))
+                {
+                    var rest = inHome[(parent.Length + 1)..];
+                    int cut = rest.IndexOf('/');
+                    return cut > 0 ? $"{home}/{parent}/{rest[..cut]}" : null;
+                }
+            }
+            else if (inHome.StartsWith(c + "/", StringComparison.Ordinal))
+            {
+                return $"{home}/{c}";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>True for paths in or at the places that hold credentials or shell start-up files.</summary>

@@ -26,6 +26,21 @@ public sealed class SandboxOptions
 
     /// <summary>Forward SIGTERM/SIGHUP to the program and let the terminal's SIGINT/SIGQUIT reach it alone.</summary>
     public bool HandleSignals { get; init; }
+
+    /// <summary>Descriptors the program gets instead of cordon's own (cordon's pseudo-terminal for 0, 1, 2).</summary>
+    public IReadOnlyList<(int From, int To)> Stdio { get; init; } = [];
+
+    /// <summary>Make the program's descriptor 0 its controlling terminal, in a session and process group of its own.</summary>
+    public bool ControllingTerminal { get; init; }
+
+    /// <summary>Called once the launcher holds its copies of <see cref="Stdio"/>.</summary>
+    public Action? Spawned { get; init; }
+
+    /// <summary>Called with the program's pid when it has been started (with a controlling terminal it is also its process group).</summary>
+    public Action<int>? ProgramStarted { get; init; }
+
+    /// <summary>Called when the program was stopped by a job-control signal (Ctrl-Z); returns when cordon may go on.</summary>
+    public Action<int>? ProgramStopped { get; init; }
 }
 
 /// <summary>Why cordon itself could not run the program (exit status 125, like env(1) and timeout(1)).</summary>
@@ -104,10 +119,17 @@ public static class Sandbox
         int launcherPid;
         using (var theirs = new SafeFd(pair[1]))
         {
-            var argv = new List<string> { "cordon-launcher", "--ppid", Libc.GetPid().ToString(CultureInfo.InvariantCulture), "--", options.ProgramPath };
-            argv.AddRange(options.Argv);
-            launcherPid = Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3)]);
+            var argv = new List<string> { "cordon-launcher", "--ppid", Libc.GetPid().ToString(CultureInfo.InvariantCulture) };
+            if (options.ControllingTerminal)
+            {
+                argv.Add("--ctty");
+            }
+
+            argv.AddRange(["--", options.ProgramPath, .. options.Argv]);
+            launcherPid = Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3), .. options.Stdio]);
         }
+
+        options.Spawned?.Invoke();
 
         using var registrations = options.HandleSignals ? new SignalForwarding() : null;
         Supervisor? supervisor = null;
@@ -145,7 +167,12 @@ public static class Sandbox
                 switch (words[0])
                 {
                     case "child":
-                        registrations?.Target(int.Parse(words[1], CultureInfo.InvariantCulture));
+                        int child = int.Parse(words[1], CultureInfo.InvariantCulture);
+                        registrations?.Target(child);
+                        options.ProgramStarted?.Invoke(child);
+                        break;
+                    case "stop":
+                        options.ProgramStopped?.Invoke(int.Parse(words[1], CultureInfo.InvariantCulture));
                         break;
                     case "execfail":
                         execError = int.Parse(words[1], CultureInfo.InvariantCulture);

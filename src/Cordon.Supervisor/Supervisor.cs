@@ -330,6 +330,33 @@ internal sealed partial class Supervisor
         return chain;
     }
 
+    /// <summary>How often a pending question checks that its asker is still waiting in its system call.</summary>
+    private static readonly TimeSpan AskerCheck = TimeSpan.FromMilliseconds(250);
+
+    private async Task<Decision> DecideSlowlyAsync(Call c, Request request)
+    {
+        using var gone = new CancellationTokenSource();
+        var decided = policy.DecideAsync(request, gone.Token).AsTask();
+        while (!decided.IsCompleted)
+        {
+            await Task.WhenAny(decided, Task.Delay(AskerCheck)).ConfigureAwait(false);
+            if (!decided.IsCompleted && !c.StillValid())
+            {
+                await gone.CancelAsync().ConfigureAwait(false);
+                break;
+            }
+        }
+
+        try
+        {
+            return await decided.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return Decision.Error("the process stopped waiting for an answer");
+        }
+    }
+
     /// <summary>Asks the policy, tells the observer, and returns whether the request is allowed.</summary>
     private async ValueTask<bool> Allowed(Call c, AccessKind kind, Operation op, string resource, string? requested, NetTarget? net = null)
     {
@@ -337,8 +364,9 @@ internal sealed partial class Supervisor
         Decision decision;
         try
         {
-            var pending = policy.DecideAsync(request, CancellationToken.None);
-            decision = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+            // Rules answer at once (the hot path: no allocation, no token). Only a question to a person waits, and
+            // then the wait is abandoned if the asking thread goes away (killed, or its whole program exited).
+            decision = policy.Match(request) ?? await DecideSlowlyAsync(c, request).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -27,6 +27,30 @@ public class StructSizeTests
         Assert.Equal(8, Unsafe.SizeOf<PollFd>());
     }
 
+    [Fact]
+    public void Terminal_structs_match_glibc()
+    {
+        Assert.Equal(60, Unsafe.SizeOf<Termios>());
+        Assert.Equal(8, Unsafe.SizeOf<WinSize>());
+    }
+
+    [Fact]
+    public void A_pseudo_terminal_opens_and_carries_a_window_size()
+    {
+        var (master, slave) = Tty.OpenPseudoTerminal();
+        using (master)
+        {
+            Assert.StartsWith("/dev/pts/", slave, StringComparison.Ordinal);
+            Tty.SetSize(master.Fd, new WinSize { Rows = 33, Cols = 99 });
+            var size = Tty.GetSize(master.Fd);
+            Assert.NotNull(size);
+            Assert.Equal(33, size.Value.Rows);
+            Assert.Equal(99, size.Value.Cols);
+            Assert.Equal(0, Tty.GetAttr(master.Fd, out var t));
+            Assert.NotEqual(0u, t.LFlag);
+        }
+    }
+
     [Theory]
     // _IOWR('!', 0, struct seccomp_notif) and friends, computed from _IOC(dir, type, nr, size).
     [InlineData(3, 0, 80, Kernel.SECCOMP_IOCTL_NOTIF_RECV)]

@@ -1,0 +1,92 @@
+using System.Threading.Channels;
+using Cordon.Policy;
+
+namespace Cordon.Terminal;
+
+/// <summary>
+/// Asks the person at the terminal. While a question is on screen the program's output is held back and replayed
+/// afterwards; keys typed before the question appeared never answer it; Ctrl-C at a question denies and then reaches
+/// the program like any Ctrl-C. One question at a time (the policy serializes them).
+/// </summary>
+public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
+{
+    private const byte CtrlC = 3;
+
+    public async Task<PromptAnswer> AskAsync(PromptQuestion question, CancellationToken cancellationToken)
+    {
+        tty.Hold();
+        string box = PromptView.Render(question, tty.Columns);
+        int height = tty.ShowBox(box);
+        // Only keys pressed after the question is on screen can answer it: what was typed before is flushed.
+        var keys = tty.TakeKeys();
+        try
+        {
+            bool interrupted = false;
+            PromptAnswer answer;
+            while (true)
+            {
+                byte key = await keys.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (key == CtrlC)
+                {
+                    answer = PromptAnswer.DenyOnce;
+                    interrupted = true;
+                    break;
+                }
+
+                if (PromptView.Answer(key, question) is { } a)
+                {
+                    answer = a;
+                    break;
+                }
+            }
+
+            tty.ReplaceBox(height, PromptView.Summary(question, PromptView.Outcome(answer, question)));
+            height = 0;
+            tty.GiveKeysBack();
+            tty.Release();
+            if (interrupted)
+            {
+                tty.Type([CtrlC]);
+            }
+
+            return answer;
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            if (height > 0)
+            {
+                tty.ReplaceBox(height, PromptView.Summary(question, "denied (no answer)"));
+            }
+
+            tty.GiveKeysBack();
+            tty.Release();
+            throw new OperationCanceledException("the question was withdrawn", e, cancellationToken);
+        }
+    }
+
+    /// <summary>Asks once, before the program starts, whether variables that look secret may be passed to it.</summary>
+    public async Task<bool> AskEnvironmentAsync(IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        int height = tty.ShowBox(PromptView.RenderEnvironment(names, tty.Columns));
+        var keys = tty.TakeKeys();
+        try
+        {
+            while (true)
+            {
+                byte key = await keys.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (key is (byte)'y' or (byte)'n' or CtrlC)
+                {
+                    bool pass = key == (byte)'y';
+                    tty.ReplaceBox(height, pass
+                        ? $"cordon: passing {names.Count} secret-looking variable(s) to the program"
+                        : $"cordon: withheld {string.Join(", ", names.Select(n => Display.Short(n, 40)))}");
+                    return pass;
+                }
+            }
+        }
+        finally
+        {
+            tty.GiveKeysBack();
+        }
+    }
+}

@@ -1,0 +1,490 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+using Cordon.Interop;
+
+namespace Cordon.Terminal;
+
+/// <summary>
+/// The program's pseudo-terminal. cordon owns the real terminal: the program gets a pty of its own, and cordon copies
+/// keys in and output out. That is what lets cordon hold the program's output while it asks a question, read the
+/// answer from the real keyboard without the program seeing it, and keep TIOCSTI and similar tricks inside the
+/// program's own pty, away from the user's shell.
+/// </summary>
+public sealed class TerminalProxy : IDisposable
+{
+    private const int HeldLimit = 4 << 20;
+
+    private readonly int input;
+    private readonly int output;
+    private readonly SafeFd master;
+    private readonly SafeFd slave;
+    private readonly Termios saved;
+    private readonly int[] wake = new int[2];
+    private readonly object outGate = new();
+    private readonly List<byte[]> held = [];
+    private readonly AltScreenTracker altScreen = new();
+    private readonly List<PosixSignalRegistration> signals = [];
+    private Thread? inThread;
+    private Thread? outThread;
+    private int heldBytes;
+    private bool holding;
+    private bool atLineStart = true;
+    private bool rawNow;
+    private volatile bool stopping;
+    private ChannelWriter<byte>? keys;
+    private int programGroup;
+
+    private TerminalProxy(int input, int output, SafeFd master, SafeFd slave, Termios saved)
+    {
+        this.input = input;
+        this.output = output;
+        this.master = master;
+        this.slave = slave;
+        this.saved = saved;
+    }
+
+    /// <summary>
+    /// A proxy when cordon can talk to a person: stdin and stderr are terminals. Null otherwise (CI, pipes): then
+    /// nobody is asked and the program keeps cordon's own descriptors.
+    /// </summary>
+    public static TerminalProxy? TryCreate()
+    {
+        if (Tty.IsATty(0) != 1 || Tty.IsATty(2) != 1 || Tty.GetAttr(0, out var saved) != 0)
+        {
+            return null;
+        }
+
+        var (master, slavePath) = Tty.OpenPseudoTerminal();
+        var slave = SafeFd.FromResult(Libc.OpenAt(Kernel.AT_FDCWD, slavePath, Kernel.O_RDWR | Kernel.O_NOCTTY | Kernel.O_CLOEXEC, 0), "open " + slavePath);
+        // The program's pty starts with the settings of the user's terminal (erase key, flow control, size).
+        _ = Tty.SetAttr(slave.Fd, Tty.TCSANOW, saved);
+        if (Tty.GetSize(0) is { } size)
+        {
+            Tty.SetSize(master.Fd, size);
+        }
+
+        int output = Tty.IsATty(1) == 1 ? 1 : 2;
+        return new TerminalProxy(0, output, master, slave, saved);
+    }
+
+    /// <summary>Which of the program's descriptors 0, 1, 2 become the pty: those that are cordon's terminal; a redirected stdout stays redirected.</summary>
+    public IReadOnlyList<(int From, int To)> ProgramDescriptors()
+    {
+        var list = new List<(int, int)>();
+        for (int fd = 0; fd <= 2; fd++)
+        {
+            if (Tty.IsATty(fd) == 1)
+            {
+                list.Add((slave.Fd, fd));
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>Puts the real terminal in raw mode and starts copying. Call after the program was spawned.</summary>
+    public void Start()
+    {
+        (wake[0], wake[1]) = Tty.WakePipe();
+        EnterRaw();
+        signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => CopyWindowSize()));
+        inThread = new Thread(InputLoop) { Name = "cordon-tty-in", IsBackground = true };
+        outThread = new Thread(OutputLoop) { Name = "cordon-tty-out", IsBackground = true };
+        inThread.Start();
+        outThread.Start();
+    }
+
+    /// <summary>Our copy of the slave must be closed once the program has it, or the end of its output never shows.</summary>
+    public void ProgramStarted() => slave.Dispose();
+
+    /// <summary>The program's process group, which gets SIGCONT when cordon is continued after Ctrl-Z.</summary>
+    public void SetProgramGroup(int pgid) => programGroup = pgid;
+
+    /// <summary>
+    /// The program stopped (Ctrl-Z): give the terminal back as it was, stop cordon itself so that the shell sees a
+    /// stopped job, and when the shell continues cordon (fg), take the terminal again and continue the program.
+    /// </summary>
+    public void Suspend()
+    {
+        LeaveRaw();
+        _ = Libc.Kill(Tty.GetPid(), Kernel.SIGSTOP);
+        // Here the shell has sent SIGCONT.
+        EnterRaw();
+        CopyWindowSize();
+        if (programGroup > 0)
+        {
+            _ = Libc.Kill(-programGroup, Kernel.SIGCONT);
+        }
+    }
+
+    /// <summary>Holds the program's output back (kept in memory, replayed by <see cref="Release"/>).</summary>
+    public void Hold()
+    {
+        lock (outGate)
+        {
+            holding = true;
+        }
+    }
+
+    /// <summary>Replays held output; a full-screen program is told to redraw (a window-size change, as after a resize).</summary>
+    public void Release()
+    {
+        bool redraw;
+        lock (outGate)
+        {
+            foreach (var chunk in held)
+            {
+                FdIo.WriteAll(output, chunk);
+                atLineStart = chunk.Length > 0 && chunk[^1] == (byte)'\n';
+            }
+
+            held.Clear();
+            heldBytes = 0;
+            holding = false;
+            redraw = altScreen.Active;
+            Monitor.PulseAll(outGate);
+        }
+
+        if (redraw)
+        {
+            Redraw();
+        }
+    }
+
+    private static byte[] RawLines(string text) =>
+        Encoding.UTF8.GetBytes(text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal));
+
+    /// <summary>Shows a prompt box on a line of its own; returns its height in lines, for <see cref="ReplaceBox"/>.</summary>
+    public int ShowBox(string box)
+    {
+        lock (outGate)
+        {
+            string prefix = atLineStart ? "" : "\n";
+            FdIo.WriteAll(output, RawLines(prefix + box));
+            atLineStart = true;
+            return box.Count(c => c == '\n');
+        }
+    }
+
+    /// <summary>Erases the box (the cursor sits just below it) and leaves one line in its place.</summary>
+    public void ReplaceBox(int height, string line)
+    {
+        lock (outGate)
+        {
+            FdIo.WriteAll(output, RawLines($"\x1b[{height}A\r\x1b[J{Display.Escape(line)}\n"));
+            atLineStart = true;
+        }
+    }
+
+    /// <summary>One of cordon's own message lines (a denial): shown now, or after the open question like the program's output.</summary>
+    public void WriteMessage(string line)
+    {
+        lock (outGate)
+        {
+            var bytes = RawLines((atLineStart ? "" : "\n") + line + "\n");
+            if (holding)
+            {
+                held.Add(bytes);
+            }
+            else
+            {
+                FdIo.WriteAll(output, bytes);
+                atLineStart = true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// From now on keys go to the returned reader instead of the program. Keys typed before this call never reach it:
+    /// the terminal's input queue is flushed first, so type-ahead meant for the program cannot answer a prompt.
+    /// </summary>
+    public ChannelReader<byte> TakeKeys()
+    {
+        var channel = Channel.CreateUnbounded<byte>();
+        lock (outGate)
+        {
+            _ = Tty.Flush(input, Tty.TCIFLUSH);
+            keys = channel.Writer;
+        }
+
+        return channel.Reader;
+    }
+
+    /// <summary>Keys go to the program again.</summary>
+    public void GiveKeysBack()
+    {
+        lock (outGate)
+        {
+            keys?.TryComplete();
+            keys = null;
+        }
+    }
+
+    /// <summary>Sends bytes to the program as if typed (Ctrl-C pressed at a prompt reaches the program too).</summary>
+    public void Type(ReadOnlySpan<byte> bytes) => FdIo.WriteAll(master.Fd, bytes);
+
+    /// <summary>Columns of the real terminal (80 when unknown).</summary>
+    public int Columns => Tty.GetSize(input) is { Cols: > 0 } s ? s.Cols : 80;
+
+    private void Redraw()
+    {
+        // Full-screen programs redraw on SIGWINCH; the kernel sends it to the pty's foreground group when the size
+        // changes, so change it and change it back.
+        if (Tty.GetSize(input) is { } size && size.Rows > 1)
+        {
+            Tty.SetSize(master.Fd, size with { Rows = (ushort)(size.Rows - 1) });
+            Thread.Sleep(30);
+            Tty.SetSize(master.Fd, size);
+        }
+    }
+
+    private void CopyWindowSize()
+    {
+        if (Tty.GetSize(input) is { } size)
+        {
+            Tty.SetSize(master.Fd, size);
+        }
+    }
+
+    private void EnterRaw()
+    {
+        var raw = saved;
+        Tty.MakeRaw(ref raw);
+        lock (outGate)
+        {
+            if (Tty.SetAttr(input, Tty.TCSADRAIN, raw) == 0)
+            {
+                rawNow = true;
+            }
+        }
+    }
+
+    private void LeaveRaw()
+    {
+        lock (outGate)
+        {
+            if (rawNow)
+            {
+                _ = Tty.SetAttr(input, Tty.TCSADRAIN, saved);
+                rawNow = false;
+            }
+        }
+    }
+
+    private void InputLoop()
+    {
+        var buffer = new byte[4096];
+        int[] fds = [input, wake[0]];
+        while (!stopping)
+        {
+            var ready = FdIo.Poll(fds, Kernel.POLLIN, -1);
+            if (ready[1] != 0 || stopping)
+            {
+                return;
+            }
+
+            if ((ready[0] & (Kernel.POLLIN | Kernel.POLLHUP | Kernel.POLLERR)) == 0)
+            {
+                continue;
+            }
+
+            int n = FdIo.Read(input, buffer);
+            if (n == -(int)Errno.EINTR || n == -(int)Errno.EAGAIN)
+            {
+                continue;
+            }
+
+            if (n <= 0)
+            {
+                return; // the user's terminal is gone; SIGHUP reaches the program through the signal forwarding
+            }
+
+            ChannelWriter<byte>? sink;
+            lock (outGate)
+            {
+                sink = keys;
+            }
+
+            if (sink is not null)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    sink.TryWrite(buffer[i]);
+                }
+            }
+            else if (!FdIo.WriteAll(master.Fd, buffer.AsSpan(0, n)))
+            {
+                return;
+            }
+        }
+    }
+
+    private void OutputLoop()
+    {
+        var buffer = new byte[16384];
+        int[] fds = [master.Fd, wake[0]];
+        while (true)
+        {
+            var ready = FdIo.Poll(fds, Kernel.POLLIN, -1);
+            if ((ready[0] & (Kernel.POLLIN | Kernel.POLLHUP | Kernel.POLLERR)) == 0)
+            {
+                if (ready[1] != 0)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            int n = FdIo.Read(master.Fd, buffer);
+            if (n == -(int)Errno.EINTR || n == -(int)Errno.EAGAIN)
+            {
+                continue;
+            }
+
+            if (n <= 0)
+            {
+                return; // EIO: every copy of the slave is closed, the program and its children are done with it
+            }
+
+            var chunk = buffer.AsSpan(0, n);
+            lock (outGate)
+            {
+                altScreen.Feed(chunk);
+                if (holding)
+                {
+                    held.Add(chunk.ToArray());
+                    heldBytes += n;
+                    // A program that keeps printing while a question is open waits for the answer like everyone else.
+                    while (holding && heldBytes > HeldLimit)
+                    {
+                        Monitor.Wait(outGate);
+                    }
+                }
+                else
+                {
+                    FdIo.WriteAll(output, chunk);
+                    atLineStart = chunk[^1] == (byte)'\n';
+                }
+            }
+        }
+    }
+
+    /// <summary>Lets the program's last output through (until its pty closes, at most <paramref name="wait"/>), then restores the terminal.</summary>
+    public void Finish(TimeSpan wait)
+    {
+        slave.Dispose();
+        if (outThread is not null && !outThread.Join(wait))
+        {
+            Wake();
+        }
+
+        Dispose();
+    }
+
+    private void Wake()
+    {
+        if (wake[1] > 0)
+        {
+            FdIo.WriteAll(wake[1], "x"u8);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (stopping)
+        {
+            return;
+        }
+
+        stopping = true;
+        Wake();
+        foreach (var r in signals)
+        {
+            r.Dispose();
+        }
+
+        outThread?.Join(TimeSpan.FromSeconds(1));
+        inThread?.Join(TimeSpan.FromSeconds(1));
+        LeaveRaw();
+        keys?.TryComplete();
+        master.Dispose();
+        slave.Dispose();
+        foreach (var fd in wake)
+        {
+            if (fd > 0)
+            {
+                _ = Libc.Close(fd);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Follows whether the program switched to the alternate screen (full-screen programs: less, vim, top), which is
+/// when a prompt drawn over it must be followed by a redraw. Sequences may be split across reads.
+/// </summary>
+internal sealed class AltScreenTracker
+{
+    private static readonly byte[][] On = ["\x1b[?1049h"u8.ToArray(), "\x1b[?1047h"u8.ToArray(), "\x1b[?47h"u8.ToArray()];
+    private static readonly byte[][] Off = ["\x1b[?1049l"u8.ToArray(), "\x1b[?1047l"u8.ToArray(), "\x1b[?47l"u8.ToArray()];
+    private readonly List<byte> tail = [];
+
+    public bool Active { get; private set; }
+
+    public void Feed(ReadOnlySpan<byte> data)
+    {
+        // Keep the last few bytes so that a sequence split over two reads is still seen.
+        var window = new byte[tail.Count + data.Length];
+        tail.CopyTo(window);
+        data.CopyTo(window.AsSpan(tail.Count));
+        int last = -1;
+        bool? state = null;
+        foreach (var (seqs, value) in new[] { (On, true), (Off, false) })
+        {
+            foreach (var seq in seqs)
+            {
+                int at = window.AsSpan().LastIndexOf(seq);
+                if (at > last)
+                {
+                    last = at;
+                    state = value;
+                }
+            }
+        }
+
+        if (state is bool s)
+        {
+            Active = s;
+        }
+
+        tail.Clear();
+        int keep = Math.Min(7, window.Length);
+        tail.AddRange(window.AsSpan(window.Length - keep).ToArray());
+    }
+}
+
+/// <summary>cordon's own messages (denial lines) while the proxy owns the terminal: whole lines, raw line ends, held during a question.</summary>
+public sealed class ProxyMessageWriter(TerminalProxy tty) : TextWriter
+{
+    private readonly System.Text.StringBuilder line = new();
+
+    public override Encoding Encoding => Encoding.UTF8;
+
+    public override void Write(char value)
+    {
+        lock (line)
+        {
+            if (value == '\n')
+            {
+                tty.WriteMessage(line.ToString());
+                line.Clear();
+            }
+            else if (value != '\r')
+            {
+                line.Append(value);
+            }
+        }
+    }
+}
