@@ -431,7 +431,7 @@ public sealed class Policy : IDisposable
                     return cut > 0 ? $"{home}/{parent}/{rest[..cut]}" : null;
                 }
             }
-            else if (inHome.StartsWith(c + "/", StringComparison.Ordinal))
+            else if (inHome == c || inHome.StartsWith(c + "/", StringComparison.Ordinal))
             {
                 return $"{home}/{c}";
             }

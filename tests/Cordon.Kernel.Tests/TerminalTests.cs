@@ -36,6 +36,9 @@ public sealed class Tmux : IDisposable
 
     public string Screen() => Run("capture-pane", "-p", "-t", "main");
 
+    /// <summary>Everything shown so far, scrolled-off lines included, with wrapped lines joined.</summary>
+    public string History() => Run("capture-pane", "-p", "-J", "-S", "-", "-t", "main");
+
     public void Keys(params string[] keys) => Run(["send-keys", "-t", "main", .. keys]);
 
     /// <summary>Waits until the screen shows <paramref name="text"/>; fails with the screen when it does not.</summary>
@@ -57,6 +60,10 @@ public sealed class Tmux : IDisposable
         Assert.Fail($"the screen never showed \"{text}\":\n{screen}");
         return screen;
     }
+
+    /// <summary>cordon's exit status if the command has finished, else null.</summary>
+    public int? Finished() =>
+        File.Exists(RcFile) && File.ReadAllText(RcFile).Trim() is { Length: > 0 } rc ? int.Parse(rc, CultureInfo.InvariantCulture) : null;
 
     /// <summary>cordon's exit status once the command has finished.</summary>
     public int ExitCode(int seconds = 60)

@@ -16,6 +16,7 @@ public class PromptQueueTests
     [Theory]
     [InlineData("/home/u/project/node_modules/x/index.js", "/home/u/project")]
     [InlineData("/home/u/.npm/_cacache/index-v5/ab/cd", "/home/u/.npm")]
+    [InlineData("/home/u/.npm", "/home/u/.npm")]
     [InlineData("/home/u/.cache/pip/http/a/b", "/home/u/.cache/pip")]
     [InlineData("/home/u/.cache/x", "/home/u/.cache")]
     [InlineData("/home/u/other/a.txt", "/home/u/other")]
