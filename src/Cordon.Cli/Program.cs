@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cordon.Policy;
+using Cordon.Profiles;
 using Cordon.Supervisor;
 using Cordon.Terminal;
 
@@ -39,14 +40,39 @@ public static class Program
         var rootOptions = AddRunOptions(root);
         var runOptions = AddRunOptions(run);
         root.Subcommands.Add(run);
+        foreach (var verb in Verbs.All(output, error))
+        {
+            root.Subcommands.Add(verb);
+        }
+
         // The actions only print help; programs run outside System.CommandLine's invocation (see RunProgram).
         root.SetAction(_ => 0);
         run.SetAction(_ => 0);
 
+        if (args.Length > 0 && Verbs.Names.Contains(args[0]))
+        {
+            var verbResult = root.Parse(args);
+            if (verbResult.Errors.Count > 0)
+            {
+                error.WriteLine($"cordon: {verbResult.Errors[0].Message} (see 'cordon {args[0]} --help')");
+                return UsageError;
+            }
+
+            try
+            {
+                return verbResult.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            }
+            catch (Exception e) when (e is ProfileException or PolicyException or IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine("cordon: " + e.Message);
+                return UsageError;
+            }
+        }
+
         var optionalValue = PermissionFlags.Select(f => f.Flag).ToHashSet();
         bool isRun = args.Length > 0 && args[0] == "run";
         var rest = isRun ? args[1..] : args;
-        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout" });
+        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn" });
         var parseArgs = isRun ? ["run", .. options] : options;
 
         var result = root.Parse(parseArgs);
@@ -79,6 +105,11 @@ public static class Program
             error.WriteLine("cordon: " + e.Message);
             return UsageError;
         }
+        catch (ProfileException e)
+        {
+            error.WriteLine("cordon: " + e.Message);
+            return UsageError;
+        }
         catch (SandboxException e)
         {
             error.WriteLine("cordon: " + e.Message);
@@ -99,7 +130,15 @@ public static class Program
         Exit status: the program's own; 125 when cordon failed, 126 when the program cannot run, 127 when not found.
         """;
 
-    private sealed record RunOptions(Dictionary<string, Option<string[]>> Permissions, Option<bool> AllowAll, Option<bool> NoPrompt, Option<double?> PromptTimeout);
+    private sealed record RunOptions(
+        Dictionary<string, Option<string[]>> Permissions,
+        Option<bool> AllowAll,
+        Option<bool> NoPrompt,
+        Option<double?> PromptTimeout,
+        Option<string?> Profile,
+        Option<bool> NoSave,
+        Option<string?> Log,
+        Option<string?> Learn);
 
     private static RunOptions AddRunOptions(Command command)
     {
@@ -130,10 +169,26 @@ public static class Program
                 r.AddError("--prompt-timeout: give a positive number of seconds");
             }
         });
+        var profile = new Option<string?>("--profile")
+        {
+            Description = "Use this profile: a NAME in ~/.config/cordon/profiles, or a FILE. Default: the profile named after the program (npm, make, ...), if any.",
+            HelpName = "NAME|FILE",
+        };
+        var noSave = new Option<bool>("--no-save") { Description = "Keep \"always\" and \"folder\" answers for this run only; do not add them to the profile." };
+        var log = new Option<string?>("--log") { Description = "Append one JSON line per decision to FILE (see 'cordon log').", HelpName = "FILE" };
+        var learn = new Option<string?>("--learn")
+        {
+            Description = "Learn mode: allow everything, record it, and write a minimal profile to FILE (adding to it if it exists).",
+            HelpName = "FILE",
+        };
         command.Options.Add(allowAll);
         command.Options.Add(noPrompt);
         command.Options.Add(promptTimeout);
-        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout);
+        command.Options.Add(profile);
+        command.Options.Add(noSave);
+        command.Options.Add(log);
+        command.Options.Add(learn);
+        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn);
     }
 
     private static int RunProgram(ParseResult result, RunOptions options, List<string> program, TextWriter error)
@@ -180,23 +235,29 @@ public static class Program
         }
 
         string programPath = resolver.Canonicalize(found);
+        var store = ProfileStore.ForUser(resolver.Home);
+        var profiles = Profiles.Choose(store, result.GetValue(options.Profile), program[0], result.GetValue(options.Learn), resolver, error);
+        userRules.AddRange(profiles.Rules);
+        userRules.AddRange(Profiles.ProtectConfiguration(store));
         var envRules = userRules.Where(r => r.Kind == AccessKind.Env).ToList();
         var filtered = EnvironmentFilter.Filter(environment, envRules);
 
         // A person is asked only when there is one: stdin and stderr are a terminal and --no-prompt is absent.
-        using var tty = result.GetValue(options.NoPrompt) ? null : TerminalProxy.TryCreate();
-        var prompter = tty is null ? null : new TerminalPrompter(tty);
+        // In learn mode nobody is asked: everything is allowed and recorded.
+        var learner = profiles.LearnPath is { } learnPath ? new Learner(learnPath, profiles.LearnBase!, resolver) : null;
+        using var tty = result.GetValue(options.NoPrompt) || learner is not null ? null : TerminalProxy.TryCreate();
+        IPrompter? prompter = learner is not null ? learner : tty is null ? null : new TerminalPrompter(tty);
         var messages = tty is null ? error : new ProxyMessageWriter(tty);
         tty?.Start();
 
         var passed = filtered.Passed;
         if (filtered.Withheld.Count > 0)
         {
-            if (prompter is not null && prompter.AskEnvironmentAsync(filtered.Withheld, CancellationToken.None).GetAwaiter().GetResult())
+            if (prompter is TerminalPrompter person && person.AskEnvironmentAsync(filtered.Withheld, CancellationToken.None).GetAwaiter().GetResult())
             {
                 passed = environment;
             }
-            else if (prompter is null)
+            else if (prompter is not TerminalPrompter)
             {
                 error.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld.Select(Display.Escape))} (pass one with --allow-env=NAME)");
             }
@@ -212,8 +273,21 @@ public static class Program
             {
                 PromptTimeout = result.GetValue(options.PromptTimeout) is double seconds ? TimeSpan.FromSeconds(seconds) : null,
                 Project = resolver.WorkingDirectory,
+                BurstWindow = learner is null ? Policy.Policy.DefaultBurstWindow : TimeSpan.Zero,
             };
-            var reporter = new DenialReporter(messages, interactive: tty is not null);
+            learner?.Attach(policy);
+            if (!result.GetValue(options.NoSave) && learner is null && profiles.SavePath is { } savePath)
+            {
+                policy.RuleRemembered += rule => Profiles.SaveAnswer(savePath, rule, resolver, messages);
+            }
+
+            using var log = result.GetValue(options.Log) is { } logPath ? AuditLog.Open(logPath) : null;
+            IDecisionObserver reporter = new DenialReporter(messages, interactive: tty is not null || learner is not null);
+            if (log is not null)
+            {
+                reporter = new Observers(log, reporter);
+            }
+
             try
             {
                 return Sandbox.Run(new SandboxOptions
@@ -234,6 +308,7 @@ public static class Program
             finally
             {
                 tty?.Finish(TimeSpan.FromSeconds(2));
+                learner?.Write(error);
             }
         }
         finally

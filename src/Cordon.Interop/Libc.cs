@@ -10,6 +10,9 @@ public static unsafe partial class Libc
 {
     private const string C = "libc";
 
+    [LibraryImport(C, EntryPoint = "geteuid")]
+    public static partial int GetEUid();
+
     [LibraryImport(C, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 

@@ -23,8 +23,14 @@ public static partial class EnvironmentFilter
 
     /// <summary>True when a name looks like it holds a secret: TOKEN, SECRET, PASSWORD, API/ACCESS/PRIVATE KEY, ...</summary>
     public static bool LooksSecret(string name) =>
-        KnownSecret.Contains(name) || SecretWord().IsMatch(name) || name.StartsWith("AWS_", StringComparison.Ordinal)
-        || name.StartsWith("AZURE_", StringComparison.Ordinal) || name.EndsWith("_DSN", StringComparison.Ordinal);
+        KnownSecret.Contains(name) || SecretWord().IsMatch(name)
+        || ((name.StartsWith("AWS_", StringComparison.Ordinal) || name.StartsWith("AZURE_", StringComparison.Ordinal)) && !CloudSetting().IsMatch(name))
+        || name.EndsWith("_DSN", StringComparison.Ordinal);
+
+    // Cloud variables that name a place or a file, not a credential: AWS_REGION, AWS_PROFILE, AWS_CA_BUNDLE...
+    // (a name that also has a secret word, like AWS_SECRET_ACCESS_KEY, is caught by SecretWord first).
+    [GeneratedRegex("_(REGION|DEFAULT_REGION|PROFILE|CA_BUNDLE|CONFIG_FILE|SHARED_CREDENTIALS_FILE|ENDPOINT_URL|PAGER|DEFAULT_OUTPUT|RETRY_MODE|MAX_ATTEMPTS|SDK_LOAD_CONFIG|LOCATION)$")]
+    private static partial Regex CloudSetting();
 
     // A word of the name (split at '_'): TOKEN, SECRET, PASSWORD, PASSWD, PASS, PWD (not the shell's PWD alone),
     // CREDENTIAL(S), AUTH, COOKIE, SESSION, and KEY/APIKEY (not KEYBOARD, KEYMAP: whole words only).

@@ -48,7 +48,10 @@ public sealed class Policy : IDisposable
     /// </summary>
     public const int FloodThreshold = 3;
 
-    private static readonly TimeSpan BurstWindow = TimeSpan.FromMilliseconds(25);
+    public static readonly TimeSpan DefaultBurstWindow = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>How long a question waits for a burst of requests to queue up (zero for a prompter that is not a person).</summary>
+    public TimeSpan BurstWindow { get; init; } = DefaultBurstWindow;
 
     /// <summary>Raised when a prompt answer became a rule for the rest of the run (profiles save it).</summary>
     public event Action<Rule>? RuleRemembered;
@@ -208,7 +211,11 @@ public sealed class Policy : IDisposable
 
             // Requests that come in a burst (parallel builds, thread pools) arrive within milliseconds of each other:
             // let them queue up first, so that the question can say the folder is being flooded.
-            await Task.Delay(BurstWindow, cancellationToken).ConfigureAwait(false);
+            if (BurstWindow > TimeSpan.Zero)
+            {
+                await Task.Delay(BurstWindow, cancellationToken).ConfigureAwait(false);
+            }
+
             string? folder = SuggestFolder(request);
             var question = new PromptQuestion(request, folder, Flood(request, folder));
             using var timeout = PromptTimeout is { } limit ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;

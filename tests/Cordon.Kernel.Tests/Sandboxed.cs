@@ -70,6 +70,7 @@ public sealed class Sandboxed : IDisposable
         psi.Environment["HOME"] = Home;
         psi.Environment["LANG"] = "C.UTF-8";
         psi.Environment["PATH"] = SystemPath;
+        psi.Environment["XDG_CONFIG_HOME"] = Path.Combine(Home, ".config");
         if (env is not null)
         {
             foreach (var (k, v) in env)

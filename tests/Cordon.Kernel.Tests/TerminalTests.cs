@@ -309,6 +309,32 @@ public sealed class TerminalTests : IDisposable
     }
 
     [Fact]
+    public void An_always_answer_is_saved_in_the_programs_profile_and_not_asked_again()
+    {
+        var notes = Notes();
+        using (var t = new Tmux(s, Tmux.Cordon($"run -- cat {notes}")))
+        {
+            t.WaitFor("wants to read");
+            t.Keys("a");
+            Assert.Equal(0, t.ExitCode());
+        }
+
+        var saved = File.ReadAllText(Path.Combine(s.Home, ".config", "cordon", "profiles", "cat.yaml"));
+        Assert.Contains($"\"{notes}\"", saved, StringComparison.Ordinal);
+        var again = s.Cordon("run", "--no-prompt", "--", "cat", notes);
+        Assert.True(again.ExitCode == 0, again.ToString());
+
+        using (var t = new Tmux(s, Tmux.Cordon($"run --no-save --profile other -- cat {notes}")))
+        {
+            t.WaitFor("wants to read");
+            t.Keys("a");
+            Assert.Equal(0, t.ExitCode());
+        }
+
+        Assert.False(File.Exists(Path.Combine(s.Home, ".config", "cordon", "profiles", "other.yaml")));
+    }
+
+    [Fact]
     public void Tiocsti_pushes_nothing_into_the_users_shell()
     {
         // Even where the kernel still allows TIOCSTI, cordon's filter refuses it, and the program's terminal is

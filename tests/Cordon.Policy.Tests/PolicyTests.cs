@@ -339,6 +339,8 @@ public class EnvironmentFilterTests
     [InlineData("DATABASE_URL")]
     [InlineData("NODE_AUTH_TOKEN")]
     [InlineData("AZURE_CLIENT_SECRET")]
+    [InlineData("AWS_SESSION_TOKEN")]
+    [InlineData("AZURE_CLIENT_ID")]
     [InlineData("SENTRY_DSN")]
     public void Secret_looking_variables_are_withheld(string name)
     {
@@ -355,6 +357,9 @@ public class EnvironmentFilterTests
     [InlineData("LANG")]
     [InlineData("TERM")]
     [InlineData("MONKEY")]
+    [InlineData("AWS_REGION")]
+    [InlineData("AWS_PROFILE")]
+    [InlineData("AWS_CA_BUNDLE")]
     public void Ordinary_variables_pass(string name) => Assert.False(EnvironmentFilter.LooksSecret(name));
 
     [Fact]

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Cordon.Interop;
+using Cordon.Supervisor;
+
+namespace Cordon.Cli;
+
+/// <summary>`cordon doctor`: probes the kernel for real and says, in plain words, what cordon can promise here.</summary>
+internal static class Doctor
+{
+    public static int Run(TextWriter o)
+    {
+        var probe = Probe();
+        bool canRun = probe.GetValueOrDefault("seccomp_notif") == "ok";
+        int landlock = int.TryParse(probe.GetValueOrDefault("landlock"), out var l) ? l : 0;
+        bool root = Libc.GetEUid() == 0;
+
+        Line(o, canRun, "seccomp user notification", canRun
+            ? "available: file, program and network calls can be held and decided (the seccomp engine)"
+            : "MISSING: cordon cannot run on this kernel (it needs Linux 5.9 or later with seccomp user notification)");
+        bool killable = probe.GetValueOrDefault("killable_recv") == "ok";
+        Line(o, killable, "seccomp wait-killable", killable
+            ? "available: a held call is not restarted by signals while a question is open"
+            : "missing (Linux < 5.19): a program that is signalled while a question is open may repeat its call");
+        Line(o, landlock >= 6, $"Landlock ABI {landlock}", landlock >= 6
+            ? "signals and abstract Unix sockets of the sandbox are scoped: nothing inside can signal or reach processes outside"
+            : "no signal scoping (needs ABI 6, Linux 6.12): the sandbox can signal your other processes; daemons it starts may outlive cordon");
+        var lsm = Read("/sys/kernel/security/lsm");
+        Line(o, null, "BPF LSM", lsm is null ? "unknown (cannot read /sys/kernel/security/lsm; try as root)"
+            : lsm.Split(',').Contains("bpf") ? "enabled in this kernel: the LSM engine could run here (not built yet: the seccomp engine is used)"
+            : $"not enabled (active: {lsm.Trim()}): the LSM engine cannot run here; the seccomp engine is used");
+        var uring = Read("/proc/sys/kernel/io_uring_disabled")?.Trim();
+        Line(o, null, "io_uring", uring is null ? "sysctl absent" : $"io_uring_disabled={uring}; cordon refuses io_uring inside the sandbox either way (its operations bypass seccomp)");
+        var ptrace = Read("/proc/sys/kernel/yama/ptrace_scope")?.Trim();
+        Line(o, null, "ptrace scope", ptrace is null ? "Yama absent; the sandbox's Landlock domain and the filter still keep it from tracing cordon"
+            : $"yama.ptrace_scope={ptrace}; processes in the sandbox cannot trace or read cordon (Landlock domain{(landlock >= 1 ? "" : " unavailable: relies on the filter and Yama")})");
+        var userns = Read("/proc/sys/user/max_user_namespaces")?.Trim();
+        Line(o, null, "user namespaces", $"max_user_namespaces={userns ?? "?"}; cordon refuses namespace creation inside the sandbox");
+        bool pty;
+        try
+        {
+            var (master, _) = Tty.OpenPseudoTerminal();
+            master.Dispose();
+            pty = true;
+        }
+        catch (ErrnoException)
+        {
+            pty = false;
+        }
+
+        Line(o, pty, "pseudo-terminals", pty ? "available: prompts run the program on cordon's own terminal" : "unavailable: cordon cannot prompt (it denies instead)");
+        Line(o, null, "running as", root ? "root: the LSM engine would be possible on a kernel with BPF LSM; the seccomp engine works too" : "an ordinary user: the seccomp engine (no root needed)");
+        o.WriteLine(canRun ? "verdict: cordon can run here." : "verdict: cordon cannot run here.");
+        return canRun ? 0 : 1;
+    }
+
+    private static void Line(TextWriter o, bool? ok, string what, string text) =>
+        o.WriteLine($"{(ok switch { true => "ok  ", false => "FAIL", null => "info" })}  {what}: {text}");
+
+    private static string? Read(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static Dictionary<string, string> Probe()
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo(Sandbox.DefaultLauncherPath, "--probe") { RedirectStandardOutput = true, UseShellExecute = false })!;
+            foreach (var line in p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = line.Split(' ', 2);
+                if (parts.Length == 2)
+                {
+                    result[parts[0]] = parts[1].Trim();
+                }
+            }
+
+            p.WaitForExit();
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
+        {
+            // no launcher: reported as missing seccomp support below would be wrong; say what happened
+            result["error"] = e.Message;
+        }
+
+        return result;
+    }
+}

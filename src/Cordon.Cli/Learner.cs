@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using Cordon.Policy;
+using Cordon.Profiles;
+
+namespace Cordon.Cli;
+
+/// <summary>
+/// Learn mode: every request no rule decides is allowed and remembered; at the end a minimal profile that would
+/// have let the run through is written. Paths are merged into folders where that is safe, never into the home
+/// directory, "/", or a place that holds credentials or shell start-up files: those stay exact and are flagged.
+/// </summary>
+internal sealed class Learner(string path, Profile start, IPathResolver resolver) : IPrompter
+{
+    private readonly ConcurrentDictionary<(AccessKind Kind, string Resource), (Request Request, string? Folder)> seen = new();
+    private Policy.Policy? policy;
+
+    public void Attach(Policy.Policy p) => policy = p;
+
+    public Task<PromptAnswer> AskAsync(PromptQuestion question, CancellationToken cancellationToken)
+    {
+        seen.TryAdd((question.Request.Kind, question.Request.Resource), (question.Request, question.SuggestedFolder));
+        return Task.FromResult(PromptAnswer.AllowOnce);
+    }
+
+    /// <summary>The entries learned: (entry, sensitive) pairs, folders merged.</summary>
+    public List<(ProfileEntry Entry, bool Sensitive)> Learned()
+    {
+        var result = new List<(ProfileEntry, bool)>();
+        foreach (var kind in new[] { AccessKind.Read, AccessKind.Write })
+        {
+            var exact = new List<string>();
+            var paths = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var ((k, resource), (_, folder)) in seen)
+            {
+                if (k != kind)
+                {
+                    continue;
+                }
+
+                if (policy?.IsSensitive(resource) == true)
+                {
+                    exact.Add(resource);
+                }
+                else
+                {
+                    paths.Add(folder ?? resource);
+                }
+            }
+
+            foreach (var p in Merge(paths))
+            {
+                result.Add((new ProfileEntry(kind, Verdict.Allow, p), false));
+            }
+
+            foreach (var p in exact.Distinct().Order(StringComparer.Ordinal))
+            {
+                result.Add((new ProfileEntry(kind, Verdict.Allow, p), true));
+            }
+        }
+
+        foreach (var ((kind, _), (request, _)) in seen.OrderBy(e => e.Key.Resource, StringComparer.Ordinal))
+        {
+            if (kind is AccessKind.Run or AccessKind.Net)
+            {
+                result.Add((new ProfileEntry(kind, Verdict.Allow, Policy.Policy.Exact(request).Text), false));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Two or more paths in one folder become the folder, while the folder is safe to grant; covered paths go.</summary>
+    private List<string> Merge(HashSet<string> paths)
+    {
+        bool changed = true;
+        while (changed)
+        {
+            changed = false;
+            foreach (var group in paths.GroupBy(Parent).Where(g => g.Key is not null && g.Count() >= 2).ToList())
+            {
+                var parent = group.Key!;
+                if (!SafeFolder(parent))
+                {
+                    continue;
+                }
+
+                paths.ExceptWith(group);
+                paths.Add(parent);
+                changed = true;
+            }
+        }
+
+        return paths.Where(p => !paths.Any(q => q != p && p.StartsWith(q + "/", StringComparison.Ordinal)))
+            .Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static string? Parent(string p)
+    {
+        int slash = p.LastIndexOf('/');
+        return slash <= 0 ? null : p[..slash];
+    }
+
+    private bool SafeFolder(string folder)
+    {
+        var home = resolver.Home.TrimEnd('/');
+        int depth = folder.Count(c => c == '/');
+        return depth >= 2
+            && !(home == folder || home.StartsWith(folder + "/", StringComparison.Ordinal))
+            && policy?.IsSensitive(folder) != true;
+    }
+
+    /// <summary>Writes the profile (merged into what the file held) and prints what was added.</summary>
+    public void Write(TextWriter error)
+    {
+        var learned = Learned();
+        var profile = start;
+        var added = new List<(ProfileEntry, bool)>();
+        foreach (var (entry, sensitive) in learned)
+        {
+            var next = profile.With(entry);
+            if (!ReferenceEquals(next, profile))
+            {
+                added.Add((entry, sensitive));
+                profile = next;
+            }
+        }
+
+        ProfileStore.Save(path, added.Select(a => a.Item1), resolver);
+        error.WriteLine($"cordon: learned {added.Count} rule(s) into {path}{(added.Count == 0 ? " (nothing new)" : ":")}");
+        foreach (var (e, sensitive) in added)
+        {
+            error.WriteLine($"  + {Profile.Kinds[(int)e.Kind]} {e.Verdict.ToString().ToLowerInvariant()} {Cordon.Terminal.Display.Escape(e.Value)}{(sensitive ? "   <- SENSITIVE: kept exact; check that the program should have it" : "")}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using Cordon.Policy;
+using Cordon.Profiles;
+
+namespace Cordon.Cli;
+
+/// <summary>Which profiles a run uses, and where its answers are saved.</summary>
+/// <param name="SavePath">The active profile file ("always" and "folder" answers go there); null in learn mode.</param>
+/// <param name="LearnPath">Learn mode's output file, or null.</param>
+/// <param name="LearnBase">What learn mode starts from (the output file's current content).</param>
+internal sealed record ChosenProfiles(IReadOnlyList<Rule> Rules, string? SavePath, string? LearnPath, Profile? LearnBase);
+
+internal static class Profiles
+{
+    public const string ProjectProfile = ".cordon.yaml";
+
+    public static ChosenProfiles Choose(ProfileStore store, string? profileArg, string programWord, string? learnArg, IPathResolver resolver, TextWriter error)
+    {
+        var rules = new List<Rule>();
+        string? savePath = null;
+        if (profileArg is not null)
+        {
+            var path = store.PathOf(profileArg);
+            bool isFile = path != Path.Combine(store.ProfileDirectory, profileArg + ".yaml");
+            if (isFile && !File.Exists(path))
+            {
+                throw new ProfileException($"{path}: no such profile file");
+            }
+
+            rules.AddRange(ProfileStore.Load(path, resolver, mayBeMissing: true).Rules(resolver));
+            savePath = path;
+        }
+        else if (DefaultPath(store, programWord) is { } byProgram)
+        {
+            // One profile per program by default: `cordon run -- npm install` uses and grows the "npm" profile.
+            rules.AddRange(ProfileStore.Load(byProgram, resolver, mayBeMissing: true).Rules(resolver));
+            savePath = byProgram;
+        }
+
+        var project = Path.Combine(resolver.WorkingDirectory, ProjectProfile);
+        if (File.Exists(project))
+        {
+            if (store.IsTrusted(project))
+            {
+                rules.AddRange(ProfileStore.Load(project, resolver, mayBeMissing: false).Rules(resolver));
+            }
+            else
+            {
+                error.WriteLine($"cordon: ignoring {ProjectProfile} in this directory: a repository's own profile is used only after you read it and run 'cordon profile trust {ProjectProfile}'");
+            }
+        }
+
+        if (learnArg is null)
+        {
+            return new ChosenProfiles(rules, savePath, null, null);
+        }
+
+        var learnPath = Path.GetFullPath(learnArg);
+        var start = ProfileStore.Load(learnPath, resolver, mayBeMissing: true);
+        rules.AddRange(start.Rules(resolver));
+        return new ChosenProfiles(rules, null, learnPath, start);
+    }
+
+    private static string? DefaultPath(ProfileStore store, string programWord)
+    {
+        try
+        {
+            return store.PathOf(Path.GetFileName(programWord));
+        }
+        catch (ProfileException)
+        {
+            return null; // a program name that cannot name a profile (".hidden") simply has none
+        }
+    }
+
+    /// <summary>The sandbox may never change cordon's own configuration (profiles, trusted projects), whatever is granted.</summary>
+    public static IEnumerable<Rule> ProtectConfiguration(ProfileStore store) =>
+    [
+        new Rule(AccessKind.Write, Verdict.Deny, new PathDescriptor(store.ConfigDirectory), DecisionSource.Base,
+            "cordon's own configuration is never writable from the sandbox"),
+    ];
+
+    /// <summary>Saves a remembered answer into the active profile. "All of this kind" answers last for the run only.</summary>
+    public static void SaveAnswer(string path, Rule rule, IPathResolver resolver, TextWriter messages)
+    {
+        if (rule.Source != DecisionSource.Prompt || rule.Descriptor is AnyDescriptor)
+        {
+            return;
+        }
+
+        try
+        {
+            ProfileStore.Save(path, [new ProfileEntry(rule.Kind, rule.Verdict, rule.Descriptor.Text)], resolver);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ProfileException)
+        {
+            messages.WriteLine($"cordon: could not save the answer to {path}: {e.Message} (it holds for this run)");
+        }
+    }
+}

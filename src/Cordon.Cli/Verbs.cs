@@ -1,0 +1,197 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Cordon.Policy;
+using Cordon.Profiles;
+using Cordon.Supervisor;
+using Cordon.Terminal;
+using Spectre.Console;
+
+namespace Cordon.Cli;
+
+/// <summary>The verbs besides `run`: profile, log, doctor.</summary>
+internal static class Verbs
+{
+    public static readonly HashSet<string> Names = ["profile", "log", "doctor"];
+
+    public static IEnumerable<Command> All(TextWriter output, TextWriter error) => [Profile(output, error), Log(output, error), Doctor(output)];
+
+    private static ProfileStore Store() => ProfileStore.ForUser(SystemPathResolver.ForCurrentProcess().Home);
+
+    private static Command Profile(TextWriter output, TextWriter error)
+    {
+        var profile = new Command("profile", "List, show, edit, remove and trust profiles (rules kept between runs).");
+        var list = new Command("list", "List the profiles in ~/.config/cordon/profiles.");
+        list.SetAction(_ =>
+        {
+            var store = Store();
+            foreach (var name in store.List())
+            {
+                output.WriteLine(name);
+            }
+
+            output.WriteLine($"(built in, for include: {string.Join(", ", BuiltIn.Names)})");
+            return 0;
+        });
+
+        var nameArg = new Argument<string>("NAME") { Description = "A profile name, a file, or a built-in abstraction (show only)." };
+        var show = new Command("show", "Print a profile.") { nameArg };
+        show.SetAction(r =>
+        {
+            var name = r.GetValue(nameArg)!;
+            var store = Store();
+            var path = store.PathOf(name);
+            if (!File.Exists(path) && BuiltIn.Names.Contains(name))
+            {
+                output.WriteLine($"# built-in abstraction \"{name}\" (use it with include: [{name}])");
+                output.Write(BuiltIn.Text(name));
+                output.WriteLine();
+                return 0;
+            }
+
+            if (!File.Exists(path))
+            {
+                error.WriteLine($"cordon: no profile {name} ({path})");
+                return 1;
+            }
+
+            ProfileStore.Load(path, SystemPathResolver.ForCurrentProcess(), mayBeMissing: false); // errors with line:column
+            output.Write(File.ReadAllText(path));
+            return 0;
+        });
+
+        var editArg = new Argument<string>("NAME") { Description = "The profile to edit (created when missing)." };
+        var edit = new Command("edit", "Open a profile in $VISUAL or $EDITOR, then check it.") { editArg };
+        edit.SetAction(r =>
+        {
+            var path = Store().PathOf(r.GetValue(editArg)!);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            if (!File.Exists(path))
+            {
+                File.WriteAllText(path, "# cordon profile: read, write, run, net, env with allow: and deny: lists; include: [node, git, ...]\n");
+            }
+
+            var editor = Environment.GetEnvironmentVariable("VISUAL") is { Length: > 0 } v ? v : Environment.GetEnvironmentVariable("EDITOR") is { Length: > 0 } e ? e : "vi";
+            using (var p = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", editor + " \"$1\"", "sh", path }, UseShellExecute = false })!)
+            {
+                p.WaitForExit();
+            }
+
+            ProfileStore.Load(path, SystemPathResolver.ForCurrentProcess(), mayBeMissing: false);
+            output.WriteLine($"cordon: {path} is valid");
+            return 0;
+        });
+
+        var rmArg = new Argument<string>("NAME");
+        var rm = new Command("rm", "Remove a profile.") { rmArg };
+        rm.SetAction(r =>
+        {
+            var path = Store().PathOf(r.GetValue(rmArg)!);
+            if (!File.Exists(path))
+            {
+                error.WriteLine($"cordon: no profile at {path}");
+                return 1;
+            }
+
+            File.Delete(path);
+            output.WriteLine($"cordon: removed {path}");
+            return 0;
+        });
+
+        var trustArg = new Argument<string>("FILE") { Description = "A project's profile (usually .cordon.yaml) you have read and accept." };
+        var trust = new Command("trust", "Trust a project's own profile as it is now (any later change makes it untrusted again).") { trustArg };
+        trust.SetAction(r =>
+        {
+            var file = r.GetValue(trustArg)!;
+            ProfileStore.Load(Path.GetFullPath(file), SystemPathResolver.ForCurrentProcess(), mayBeMissing: false);
+            Store().Trust(file);
+            output.WriteLine($"cordon: trusting {Path.GetFullPath(file)} with SHA-256 {ProfileStore.Hash(file)}");
+            return 0;
+        });
+
+        var addName = new Argument<string>("NAME");
+        var addKind = new Argument<string>("KIND") { Description = "read, write, run, net or env." };
+        var addVerdict = new Argument<string>("VERDICT") { Description = "allow or deny." };
+        var addValue = new Argument<string>("VALUE") { Description = "A path, program, HOST[:PORT] or variable name, as for the flags." };
+        var add = new Command("add", "Add one rule to a profile: cordon profile add npm read allow ~/.npm") { addName, addKind, addVerdict, addValue };
+        add.SetAction(r =>
+        {
+            int kind = Array.IndexOf(Cordon.Profiles.Profile.Kinds, r.GetValue(addKind));
+            var verdictText = r.GetValue(addVerdict);
+            if (kind < 0 || verdictText is not ("allow" or "deny"))
+            {
+                error.WriteLine("cordon: profile add NAME (read|write|run|net|env) (allow|deny) VALUE");
+                return Program.UsageError;
+            }
+
+            var verdict = verdictText == "allow" ? Verdict.Allow : Verdict.Deny;
+            var resolver = SystemPathResolver.ForCurrentProcess();
+            var value = r.GetValue(addValue)!;
+            _ = FlagRules.Parse((AccessKind)kind, verdict, value, resolver);
+            ProfileStore.Save(Store().PathOf(r.GetValue(addName)!), [new ProfileEntry((AccessKind)kind, verdict, value)], resolver);
+            return 0;
+        });
+
+        foreach (var c in new[] { list, show, edit, rm, trust, add })
+        {
+            profile.Subcommands.Add(c);
+        }
+
+        return profile;
+    }
+
+    private static Command Log(TextWriter output, TextWriter error)
+    {
+        var file = new Argument<string>("FILE") { Description = "A log written by 'cordon run --log FILE'." };
+        var why = new Option<string?>("--why") { Description = "Say which rule or answer decided each request for RESOURCE.", HelpName = "RESOURCE" };
+        var log = new Command("log", "Summarize an audit log: requests by kind, resource and verdict.") { file, why };
+        log.SetAction(r =>
+        {
+            var path = r.GetValue(file)!;
+            if (!File.Exists(path))
+            {
+                error.WriteLine($"cordon: no log at {path}");
+                return 1;
+            }
+
+            var (records, skipped) = AuditLog.Read(path);
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+            console.Profile.Width = 160;
+            if (r.GetValue(why) is { } resource)
+            {
+                var matching = records.Where(x => x.Value == resource || x.Requested == resource).ToList();
+                if (matching.Count == 0)
+                {
+                    output.WriteLine($"no decision about {Display.Escape(resource)} in {path}");
+                    return 1;
+                }
+
+                foreach (var g in matching.GroupBy(x => (x.Verdict, x.Source, x.Rule)))
+                {
+                    var first = g.First();
+                    output.WriteLine($"{first.Verdict} ({first.Source}: {Display.Escape(first.Rule)}): {g.Count()} time(s), first at {first.Datetime} by {Display.Escape(Path.GetFileName(first.Exe ?? "?"))} (pid {first.Pid}), {first.Operation} {Display.Escape(first.Value)}");
+                }
+
+                return 0;
+            }
+
+            var table = new Table().AddColumns("kind", "verdict", "count", "resource", "decided by");
+            foreach (var g in records.GroupBy(x => (x.Perm, x.Verdict, x.Value)).OrderBy(g => g.Key.Perm, StringComparer.Ordinal).ThenBy(g => g.Key.Verdict, StringComparer.Ordinal).ThenByDescending(g => g.Count()))
+            {
+                table.AddRow(new Text(g.Key.Perm), new Text(g.Key.Verdict), new Text(g.Count().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    new Text(Display.Short(g.Key.Value, 80)), new Text(Display.Short(g.First().Source + ": " + g.First().Rule, 60)));
+            }
+
+            console.Write(table);
+            output.WriteLine($"{records.Count} decisions: {records.Count(x => x.Verdict == "allow")} allowed, {records.Count(x => x.Verdict == "deny")} denied{(skipped > 0 ? $"; {skipped} unreadable line(s) skipped" : "")}");
+            return 0;
+        });
+        return log;
+    }
+
+    private static Command Doctor(TextWriter output)
+    {
+        var doctor = new Command("doctor", "Say what this kernel offers and what cordon can promise on it. Exit status 1 when cordon cannot run.");
+        doctor.SetAction(_ => Cli.Doctor.Run(output));
+        return doctor;
+    }
+}
