@@ -61,7 +61,7 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
             Operation.Send => "sending to",
             _ => r.Operation.ToString().ToLowerInvariant(),
         };
-        return r.Requested is { } asked && asked != r.Resource
+        return r.Requested is { Length: > 0 } asked && asked != r.Resource
             ? $"{verb} {r.Resource} (asked as {asked})"
             : $"{verb} {r.Resource}";
     }

@@ -135,6 +135,211 @@ public sealed class EscapeTests : IDisposable
     }
 }
 
+/// <summary>The wider adversarial suite (issue: hardening): races across processes and syscalls, fds, memfd, preload, load.</summary>
+public sealed class MoreEscapeTests : IDisposable
+{
+    private readonly Sandboxed s = new();
+
+    public void Dispose() => s.Dispose();
+
+    private RunResult Attack(params string[] args) => AttackWith([], args);
+
+    private RunResult AttackWith(string[] flags, params string[] args)
+    {
+        var r = s.Cordon(["run", "--allow-read=" + s.Work, "--allow-write=" + s.Work, .. flags, "--", EscapeProgram.Path, .. args]);
+        s.AssertNoSecret(r);
+        Assert.DoesNotContain("ESCAPED", r.Stdout, StringComparison.Ordinal);
+        return r;
+    }
+
+    private static void Stopped(RunResult r)
+    {
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("stopped:", r.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Openat2_with_every_resolve_flag_is_decided_like_open() => Stopped(Attack("openat2", s.Secret));
+
+    [Fact]
+    public void Another_process_swapping_the_path_in_shared_memory_never_leaks()
+    {
+        var allowed = s.WorkFile("allowed.txt", "harmless\n");
+        var r = Attack("shm-swap", allowed, s.Secret, s.Marker, "20000");
+        Stopped(r);
+        Assert.Contains("0 leaks in 20000 tries", r.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_program_swapped_in_during_execve_never_gets_to_act()
+    {
+        // The denied program is a copy of the attack program in the work directory (not granted for running); if it
+        // ran it would create the proof file, which the work directory allows.
+        var copy = Path.Combine(s.Work, "denied-copy");
+        File.Copy(EscapeProgram.Path, copy);
+        var proof = Path.Combine(s.Work, "proof");
+        var r = Attack("exec-swap", "/usr/bin/true", copy, proof, "300");
+        Stopped(r);
+        Assert.False(File.Exists(proof));
+    }
+
+    [Fact]
+    public void A_port_swapped_during_connect_never_reaches_the_denied_port()
+    {
+        using var allowed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        using var denied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        allowed.Start(512);
+        denied.Start(512);
+        int pa = ((System.Net.IPEndPoint)allowed.LocalEndpoint).Port, pd = ((System.Net.IPEndPoint)denied.LocalEndpoint).Port;
+        int deniedHits = 0;
+        using var stop = new CancellationTokenSource();
+        var acceptDenied = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    using var c = await denied.AcceptTcpClientAsync(stop.Token);
+                    Interlocked.Increment(ref deniedHits);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        var acceptAllowed = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    using var c = await allowed.AcceptTcpClientAsync(stop.Token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        var r = AttackWith(["--allow-net=127.0.0.1:" + pa], "connect-swap", pa.ToString(CultureInfo.InvariantCulture), pd.ToString(CultureInfo.InvariantCulture), "2000");
+        Stopped(r);
+        Thread.Sleep(300);
+        stop.Cancel();
+        Assert.Equal(0, Volatile.Read(ref deniedHits));
+    }
+
+    [Fact]
+    public void Processes_outside_the_sandbox_cannot_be_signalled_traced_or_read()
+    {
+        using var outside = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            Stopped(Attack("outside", outside.Id.ToString(CultureInfo.InvariantCulture)));
+            Assert.False(outside.HasExited);
+        }
+        finally
+        {
+            outside.Kill();
+        }
+    }
+
+    [Fact]
+    public void No_descriptor_of_cordon_is_inherited() => Stopped(Attack("fds"));
+
+    [Fact]
+    public void A_program_copied_into_a_memfd_does_not_run() => Stopped(Attack("memfd-exec", "/usr/bin/true"));
+
+    [Fact]
+    public void Datagrams_via_sendmsg_sendmmsg_and_fast_open_need_a_rule()
+    {
+        using var udp = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        int port = ((System.Net.IPEndPoint)udp.Client.LocalEndPoint!).Port;
+        Stopped(Attack("sendmsg-udp", port.ToString(CultureInfo.InvariantCulture)));
+        Thread.Sleep(200);
+        Assert.Equal(0, udp.Available);
+    }
+
+    [Fact]
+    public void A_preloaded_library_in_an_allowed_program_is_confined_too()
+    {
+        // LD_PRELOAD code runs inside the allowed program's process: it gets exactly what the program gets.
+        var src = s.WorkFile("preload.c", $$"""
+            #include <stdio.h>
+            #include <fcntl.h>
+            #include <unistd.h>
+            __attribute__((constructor)) static void steal(void) {
+                char b[256]; int fd = open("{{s.Secret}}", O_RDONLY);
+                if (fd < 0) { puts("preload: open denied"); return; }
+                ssize_t n = read(fd, b, sizeof b - 1); if (n > 0) { b[n] = 0; printf("preload: %s", b); }
+            }
+            """);
+        var lib = Path.Combine(s.Work, "preload.so");
+        var cc = s.Bare("cc", "-shared", "-fPIC", "-o", lib, src);
+        Assert.True(cc.ExitCode == 0, cc.ToString());
+        var r = s.Cordon("run", "--allow-read=" + s.Work, "--", "env", "LD_PRELOAD=" + lib, "true");
+        s.AssertNoSecret(r);
+        Assert.Contains("preload: open denied", r.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Hundreds_of_lingering_processes_in_new_sessions_all_die_with_the_run()
+    {
+        var tag = "cordon-forkmany-" + Guid.NewGuid().ToString("N")[..8];
+        var link = Path.Combine(s.Work, tag);
+        File.CreateSymbolicLink(link, EscapeProgram.Path);
+        var r = s.Cordon("run", "--allow-read=" + s.Work, "--allow-run=" + link, "--", link, "fork-many", "300");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("started 300 lingering processes", r.Stdout, StringComparison.Ordinal);
+        Thread.Sleep(500);
+        Assert.Empty(FailClosedTests.ProcessesWith(tag));
+    }
+
+    [Fact]
+    public void Sixty_four_threads_opening_at_once_all_get_answers()
+    {
+        var allowed = s.WorkFile("hot.txt", "x");
+        var r = Attack("threads", allowed, "64");
+        Stopped(r);
+        Assert.Contains("64 threads x 2000 opens all answered", r.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_thousand_short_processes_leave_cordons_descriptors_and_memory_bounded()
+    {
+        (int Fds, long RssKb)? first = null, last = null;
+        var r = s.Cordon(["run", "--", "sh", "-c", "sleep 1; i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done; sleep 1; echo done"], null, TimeSpan.FromMinutes(3), p =>
+        {
+            Thread.Sleep(800);
+            first = Sample(p.Id);
+            while (!p.HasExited)
+            {
+                try
+                {
+                    last = Sample(p.Id);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+                {
+                    break; // exited between the check and the read
+                }
+
+                Thread.Sleep(100);
+            }
+        });
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("done", r.Stdout, StringComparison.Ordinal);
+        Assert.NotNull(first);
+        Assert.NotNull(last);
+        Assert.True(last.Value.Fds <= first.Value.Fds + 8, $"cordon's descriptors grew from {first.Value.Fds} to {last.Value.Fds}");
+        Assert.True(last.Value.RssKb <= first.Value.RssKb + 64 * 1024, $"cordon's memory grew from {first.Value.RssKb} kB to {last.Value.RssKb} kB");
+    }
+
+    private static (int Fds, long RssKb) Sample(int pid)
+    {
+        int fds = Directory.GetFiles($"/proc/{pid}/fd").Length;
+        long rss = long.Parse(File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        return (fds, rss);
+    }
+}
+
 /// <summary>Without cordon the same attacks succeed: the escape tests above can fail.</summary>
 public sealed class EscapeBaselineTests : IDisposable
 {
@@ -183,7 +388,7 @@ public sealed class FailClosedTests : IDisposable
         Assert.Empty(ProcessesWith(tag));
     }
 
-    private static List<int> ProcessesWith(string tag)
+    internal static List<int> ProcessesWith(string tag)
     {
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))

@@ -335,6 +335,28 @@ public sealed class TerminalTests : IDisposable
     }
 
     [Fact]
+    public void A_question_whose_process_was_killed_is_withdrawn()
+    {
+        using var t = new Tmux(s, Tmux.Cordon($"run -- sh -c 'cat {s.Secret} & sleep 2; kill -9 $!; echo kil\"\"led; sleep 1; echo over'"));
+        t.WaitFor("wants to read");
+        t.WaitFor("denied (no answer)", 15);
+        Assert.Equal(0, t.ExitCode());
+        var screen = t.Screen();
+        Assert.Contains("killed", screen, StringComparison.Ordinal);
+        Assert.Contains("over", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain(s.Marker, screen, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_question_open_when_the_program_exits_does_not_hold_cordon()
+    {
+        using var t = new Tmux(s, Tmux.Cordon($"run -- sh -c 'cat {s.Secret} & sleep 2; exit 3'"));
+        t.WaitFor("wants to read");
+        Assert.Equal(3, t.ExitCode(20));
+        Assert.DoesNotContain(s.Marker, t.Screen(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Tiocsti_pushes_nothing_into_the_users_shell()
     {
         // Even where the kernel still allows TIOCSTI, cordon's filter refuses it, and the program's terminal is

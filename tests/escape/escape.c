@@ -9,7 +9,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -100,6 +105,47 @@ static int swap_race(const char *allowed, const char *secret, const char *marker
     if (leaks)
         ESCAPED("swap race: %ld of %ld opens returned the secret", leaks, tries);
     STOPPED("swap race: 0 leaks in %ld tries (%ld opens of the allowed file)", tries, opened);
+}
+
+
+/* exec-swap: a thread flips the path execve reads between an allowed program and a denied one. */
+static char exec_path[4096];
+static const char *exec_allowed, *exec_denied;
+static void *exec_flipper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_stop)) {
+        strcpy(exec_path, exec_denied);
+        strcpy(exec_path, exec_allowed);
+    }
+    return NULL;
+}
+
+/* connect-swap: a thread flips the port of the address connect reads. */
+static struct sockaddr_in conn_addr;
+static unsigned short conn_allowed, conn_denied;
+static void *conn_flipper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_stop)) {
+        conn_addr.sin_port = htons(conn_denied);
+        conn_addr.sin_port = htons(conn_allowed);
+    }
+    return NULL;
+}
+
+static void *open_hammer(void *arg)
+{
+    const char *path = arg;
+    long bad = 0;
+    for (int i = 0; i < 2000; i++) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            bad++;
+        else
+            close(fd);
+    }
+    return (void *)bad;
 }
 
 static int raw_syscall_result(long r, const char *what)
@@ -259,6 +305,227 @@ int main(int argc, char **argv)
         if (write(fd, "pwned\n", 6) == 6)
             ESCAPED("appended to %s", argv[2]);
         STOPPED("write: %s", strerror(errno));
+    }
+
+
+    if (!strcmp(a, "openat2") && argc == 3) { /* openat2 with each RESOLVE flag */
+        unsigned long long flags[] = {0, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, RESOLVE_CACHED};
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+            struct open_how how = {.flags = O_RDONLY, .resolve = flags[i]};
+            int fd = (int)syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof how);
+            if (fd >= 0) {
+                char buf[256];
+                ssize_t n = read(fd, buf, sizeof buf);
+                ESCAPED("openat2 resolve=%llx read %zd bytes", flags[i], n);
+            }
+        }
+        STOPPED("openat2 refused with every RESOLVE flag");
+    }
+
+    if (!strcmp(a, "shm-swap") && argc == 6) { /* another process rewrites the path in shared memory during open */
+        char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED)
+            SETUP("mmap: %s", strerror(errno));
+        const char *allowed = argv[2], *secret = argv[3], *marker = argv[4];
+        long tries = atol(argv[5]);
+        strcpy(shared, allowed);
+        pid_t child = fork();
+        if (child == 0) {
+            for (;;) {
+                strcpy(shared, secret);
+                strcpy(shared, allowed);
+            }
+        }
+        long leaks = 0, opened = 0;
+        for (long i = 0; i < tries; i++) {
+            char buf[512];
+            int fd = open(shared, O_RDONLY);
+            if (fd < 0)
+                continue;
+            opened++;
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            close(fd);
+            if (n > 0) {
+                buf[n] = 0;
+                if (strstr(buf, marker))
+                    leaks++;
+            }
+        }
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        if (leaks)
+            ESCAPED("%ld of %ld opens returned the secret", leaks, tries);
+        STOPPED("0 leaks in %ld tries (%ld opens succeeded)", tries, opened);
+    }
+
+    if (!strcmp(a, "exec-swap") && argc == 6) { /* a thread swaps the program path while execve runs */
+        exec_allowed = argv[2];
+        exec_denied = argv[3];
+        const char *proof = argv[4]; /* the denied program (a copy of this one) would create it */
+        long tries = atol(argv[5]);
+        strcpy(exec_path, exec_allowed);
+        pthread_t t;
+        pthread_create(&t, NULL, exec_flipper, NULL);
+        long killed = 0;
+        for (long i = 0; i < tries; i++) {
+            pid_t c = fork();
+            if (c == 0) {
+                char *args[] = {(char *)"escape", (char *)"write", (char *)proof, NULL};
+                execv(exec_path, args);
+                _exit(120);
+            }
+            int st;
+            waitpid(c, &st, 0);
+            if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+                killed++; /* the swap won the race, and cordon caught the wrong image at its first trapped call */
+        }
+        atomic_store(&race_stop, 1);
+        pthread_join(t, NULL);
+        if (access(proof, F_OK) == 0)
+            ESCAPED("the denied program ran and wrote %s", proof);
+        STOPPED("the denied program never did anything in %ld execs (%ld caught and killed)", tries, killed);
+    }
+
+    if (!strcmp(a, "connect-swap") && argc == 5) { /* a thread swaps the port while connect runs */
+        conn_allowed = (unsigned short)atoi(argv[2]);
+        conn_denied = (unsigned short)atoi(argv[3]);
+        long tries = atol(argv[4]);
+        conn_addr.sin_family = AF_INET;
+        conn_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        conn_addr.sin_port = htons(conn_allowed);
+        pthread_t t;
+        pthread_create(&t, NULL, conn_flipper, NULL);
+        long ok = 0;
+        for (long i = 0; i < tries; i++) {
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            if (connect(s, (struct sockaddr *)&conn_addr, sizeof conn_addr) == 0)
+                ok++;
+            close(s);
+        }
+        atomic_store(&race_stop, 1);
+        pthread_join(t, NULL);
+        STOPPED("%ld of %ld connects succeeded (the test server counts what reached the denied port)", ok, tries);
+    }
+
+    if (!strcmp(a, "outside") && argc == 3) { /* a process outside the sandbox: signal, trace, read it */
+        pid_t p = (pid_t)atoi(argv[2]);
+        if (kill(p, 0) == 0)
+            ESCAPED("kill(outside, 0) succeeded");
+        int e = errno;
+        if (ptrace(PTRACE_ATTACH, p, 0, 0) == 0)
+            ESCAPED("ptrace attach succeeded");
+        char buf[16];
+        struct iovec l = {buf, sizeof buf}, r = {(void *)0x400000, sizeof buf};
+        if (process_vm_readv(p, &l, 1, &r, 1, 0) >= 0)
+            ESCAPED("process_vm_readv succeeded");
+        int pfd = (int)syscall(SYS_pidfd_open, p, 0);
+        if (pfd >= 0 && syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0)
+            ESCAPED("pidfd_send_signal succeeded");
+        STOPPED("kill: %s; ptrace, process_vm_readv, pidfd_send_signal refused", strerror(e));
+    }
+
+    if (!strcmp(a, "fds")) { /* descriptors inherited from cordon */
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+            SETUP("opendir: %s", strerror(errno));
+        struct dirent *e;
+        int extra = 0;
+        while ((e = readdir(d)) != NULL) {
+            int fd = atoi(e->d_name);
+            if (e->d_name[0] == '.' || fd <= 2 || fd == dirfd(d))
+                continue;
+            char p[64], target[256] = "";
+            snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+            ssize_t n = readlink(p, target, sizeof target - 1);
+            if (n > 0)
+                target[n] = 0;
+            printf("inherited fd %d -> %s\n", fd, target);
+            extra++;
+        }
+        closedir(d);
+        if (extra)
+            ESCAPED("%d descriptors inherited beyond 0, 1, 2", extra);
+        STOPPED("only 0, 1 and 2 are open");
+    }
+
+    if (!strcmp(a, "memfd-exec") && argc == 3) { /* copy a program into memory and run it from there */
+        int src = open(argv[2], O_RDONLY);
+        if (src < 0)
+            SETUP("open %s: %s", argv[2], strerror(errno));
+        int m = (int)syscall(SYS_memfd_create, "payload", 0);
+        if (m < 0)
+            STOPPED("memfd_create: %s", strerror(errno));
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(src, buf, sizeof buf)) > 0)
+            if (write(m, buf, (size_t)n) != n)
+                SETUP("write memfd");
+        pid_t c = fork();
+        if (c == 0) {
+            char *args[] = {(char *)"payload", NULL};
+            char *env[] = {NULL};
+            syscall(SYS_execveat, m, "", args, env, AT_EMPTY_PATH);
+            printf("stopped: execveat(memfd): %s\n", strerror(errno));
+            _exit(42);
+        }
+        int st;
+        waitpid(c, &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 42)
+            return 0;
+        ESCAPED("the program copied into a memfd ran (status %d)", st);
+    }
+
+    if (!strcmp(a, "sendmsg-udp") && argc == 3) { /* a datagram with an address in sendmsg, no connect */
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[2])), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        char payload[] = "exfil";
+        struct iovec iov = {payload, sizeof payload - 1};
+        struct msghdr mh = {.msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1};
+        if (sendmsg(s, &mh, 0) >= 0)
+            ESCAPED("sendmsg to port %s went out", argv[2]);
+        int e = errno;
+        struct mmsghdr mm = {.msg_hdr = mh};
+        if (syscall(SYS_sendmmsg, s, &mm, 1, 0) > 0)
+            ESCAPED("sendmmsg went out");
+        int t = socket(AF_INET, SOCK_STREAM, 0);
+        if (sendto(t, payload, 5, MSG_FASTOPEN, (struct sockaddr *)&to, sizeof to) >= 0)
+            ESCAPED("TCP fast open sendto went out");
+        STOPPED("sendmsg: %s; sendmmsg and MSG_FASTOPEN refused", strerror(e));
+    }
+
+    if (!strcmp(a, "fork-many") && argc == 3) { /* many processes that stay behind */
+        int n = atoi(argv[2]), made = 0;
+        for (int i = 0; i < n; i++) {
+            pid_t c = fork();
+            if (c == 0) {
+                setsid(); /* leave the process group: only the sandbox-wide kill reaches it */
+                pause();
+                _exit(0);
+            }
+            if (c > 0)
+                made++;
+        }
+        printf("stopped: started %d lingering processes (the test checks none survives cordon)\n", made);
+        return 0;
+    }
+
+    if (!strcmp(a, "threads") && argc == 4) { /* many threads opening at once */
+        int n = atoi(argv[3]);
+        pthread_t ts[256];
+        if (n > 256)
+            SETUP("at most 256 threads");
+        for (int i = 0; i < n; i++)
+            pthread_create(&ts[i], NULL, open_hammer, argv[2]);
+        long bad = 0;
+        for (int i = 0; i < n; i++) {
+            void *r;
+            pthread_join(ts[i], &r);
+            bad += (long)r;
+        }
+        if (bad)
+            SETUP("%ld opens of an allowed file failed", bad);
+        printf("stopped: %d threads x 2000 opens all answered\n", n);
+        return 0;
     }
 
     SETUP("unknown attack or wrong arguments: %s", a);
