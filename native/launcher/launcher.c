@@ -65,7 +65,9 @@ static void die(const char *what, ...)
     _exit(125);
 }
 
-/* One packet on the control socket. send() without an address is not trapped by cordon's filter. */
+/* One packet on the control socket. write() is never trapped by cordon's filter (small send()s are: they may be
+ * DNS queries), so the launcher can talk to cordon before cordon holds the listener. A SOCK_SEQPACKET write is one
+ * packet. The reaper ignores SIGPIPE; before the fork a SIGPIPE means cordon is gone, and dying is right then. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -74,8 +76,8 @@ static void say(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (send(CONTROL_FD, line, (size_t)n, MSG_NOSIGNAL) != n)
-        die("send to cordon");
+    if (write(CONTROL_FD, line, (size_t)n) != n)
+        die("write to cordon");
 }
 
 static void close_inherited_fds(void)
@@ -320,7 +322,7 @@ int main(int argc, char **argv)
     }
     /* The reaper: signals arrive through a signalfd; SIGTERM is its parent-death signal (cordon died). The
      * terminal's job-control and interrupt signals are for the program, which decides what Ctrl-C does. */
-    static const int ignored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP};
+    static const int ignored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE};
     for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
         signal(ignored[k], SIG_IGN);
     sigset_t set;

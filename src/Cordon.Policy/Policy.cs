@@ -273,6 +273,19 @@ public sealed class Policy : IDisposable
                 return new Decision(Verdict.Allow, DecisionSource.Prompt, "allowed once at the prompt");
             case PromptAnswer.DenyOnce:
                 return new Decision(Verdict.Deny, DecisionSource.Prompt, "denied once at the prompt");
+            case PromptAnswer.AllowAlways or PromptAnswer.DenyAlways when request.Net is { Names.Count: > 1 } named:
+                // An address several looked-up names share: the answer covers every name the question showed, and
+                // no other (a rule per name, so that each also covers that name's other addresses).
+                var verdict = answer == PromptAnswer.AllowAlways ? Verdict.Allow : Verdict.Deny;
+                Rule? first = null;
+                foreach (var name in named.Names)
+                {
+                    var r = Remembered(request, verdict, NetDescriptor.Parse(named.Port > 0 ? $"{name}:{named.Port}" : name)[0]);
+                    first ??= r;
+                    Add(r);
+                }
+
+                return first!.Decision;
             case PromptAnswer.AllowAlways:
                 rule = Remembered(request, Verdict.Allow, Exact(request));
                 break;
@@ -340,6 +353,12 @@ public sealed class Policy : IDisposable
             return "unix:" + unix;
         }
 
+        if (t is { Names.Count: > 0 })
+        {
+            // A looked-up name: what the person saw and means. (Several names: Record adds one rule per name.)
+            return t.Port > 0 ? $"{t.Names[0]}:{t.Port}" : t.Names[0];
+        }
+
         if (t?.Address is { } address)
         {
             var host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
@@ -358,6 +377,11 @@ public sealed class Policy : IDisposable
         if (request.Kind == AccessKind.Net && request.Net is { Address: null, UnixPath: null } t)
         {
             return $"{flag} (a {t.Family} socket: only --allow-net with no value allows it)";
+        }
+
+        if (request.Net is { Names.Count: > 1 } named)
+        {
+            return flag + "=" + string.Join(',', named.Names.Select(n => named.Port > 0 ? $"{n}:{named.Port}" : n));
         }
 
         return flag + "=" + Exact(request).Text;

@@ -124,6 +124,14 @@ public static class FilterCompiler
                 asm.Emit(Op.JMP | Op.JEQ | Op.K, 0, 1, 0); // high word set: holds
                 asm.Jump(fail);
                 break;
+            case ArgCheck.AtMost most:
+                asm.Load(high);
+                asm.Emit(Op.JMP | Op.JEQ | Op.K, 1, 0, 0); // high word zero: go on
+                asm.Jump(fail);
+                asm.Load(low);
+                asm.Emit(Op.JMP | Op.JGT | Op.K, 0, 1, most.Value); // above: fail
+                asm.Jump(fail);
+                break;
             default:
                 throw new ArgumentException("unknown check " + check);
         }

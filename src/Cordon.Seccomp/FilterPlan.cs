@@ -11,6 +11,9 @@ public abstract record ArgCheck(int Arg)
 
     /// <summary>The full 64-bit argument is not zero (a pointer).</summary>
     public sealed record NonZero(int Arg) : ArgCheck(Arg);
+
+    /// <summary>The full 64-bit argument is at most <paramref name="Value"/> (a length).</summary>
+    public sealed record AtMost(int Arg, uint Value) : ArgCheck(Arg);
 }
 
 /// <summary>When every check holds, the call gets <paramref name="Action"/>.</summary>
@@ -53,6 +56,9 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
     /// cannot reach anything new. Calls the supervisor decides are trapped (USER_NOTIF); calls that would bypass
     /// the supervisor or the sandbox are refused in the kernel, before the supervisor is involved.
     /// </summary>
+    /// <summary>DNS over UDP without EDNS fits in 512 bytes (RFC 1035, 4.2.1); a query is far smaller.</summary>
+    public const uint MaxDnsQuery = 512;
+
     public static FilterPlan Default()
     {
         var rules = new List<SyscallRule>();
@@ -73,7 +79,10 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
         Notify("network: decided and performed by the supervisor on its copy of the socket",
             Sys.Connect, Sys.Bind, Sys.Listen, Sys.Sendmsg, Sys.Sendmmsg);
         rules.Add(new SyscallRule(Sys.Sendto,
-            [new Clause(SeccompAction.UserNotif, [new ArgCheck.NonZero(4)], "sendto with a destination address; without one it goes to the peer decided at connect")],
+            [
+                new Clause(SeccompAction.UserNotif, [new ArgCheck.NonZero(4)], "sendto with a destination address; without one it goes to the peer decided at connect"),
+                new Clause(SeccompAction.UserNotif, [new ArgCheck.AtMost(2, MaxDnsQuery)], "a small send on a connected socket: glibc sends a single DNS query with send(); the supervisor reads the names of queries to port 53 and lets every send through"),
+            ],
             SeccompAction.Allow));
 
         Refuse("io_uring operations open files and sockets without any system call the filter could see",

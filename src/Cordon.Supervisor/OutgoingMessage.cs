@@ -28,6 +28,9 @@ internal sealed class OutgoingMessage : IDisposable
 
     public byte[]? Name { get; private set; }
 
+    /// <summary>The data, as cordon will send it.</summary>
+    public ReadOnlyMemory<byte> Data => data;
+
     /// <summary>Parses a struct msghdr (56 bytes) and reads what it points to. Null with <paramref name="error"/> on failure.</summary>
     public static OutgoingMessage? Read(Call c, byte[] hdr, out Errno error)
     {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Cordon.Interop;
 using Cordon.Policy;
+using Cordon.Seccomp;
 
 namespace Cordon.Supervisor;
 
@@ -53,8 +54,16 @@ internal sealed partial class Supervisor
         _ => "family " + family,
     };
 
-    private static NetTarget TargetOf(SockAddr sa, string? unixCanonical = null) =>
-        new(sa.Ip, sa.Port, Array.Empty<string>(), unixCanonical ?? sa.Abstract, FamilyName(sa.Family));
+    private readonly DnsNames dns = new();
+
+    private const int DnsPort = 53;
+
+    private NetTarget TargetOf(SockAddr sa, string? unixCanonical = null) =>
+        new(sa.Ip, sa.Port, dns.Of(sa.Ip), unixCanonical ?? sa.Abstract, FamilyName(sa.Family));
+
+    /// <summary>A message on its way to a DNS server: learn the names it asks about before it leaves (DnsNames).</summary>
+    private Task Observe(int port, ReadOnlyMemory<byte> payload) =>
+        port == DnsPort ? dns.ObserveQueryAsync(payload) : Task.CompletedTask;
 
     private static byte[]? ReadSockAddr(Call c, ulong addr, ulong len)
     {
@@ -276,7 +285,13 @@ internal sealed partial class Supervisor
 
     private async ValueTask SendTo(Call c)
     {
-        // The filter traps sendto only with a destination address (arg 4).
+        // The filter traps sendto with a destination address (arg 4), and small sends without one (DNS queries).
+        if (c.Args[4] == 0)
+        {
+            await SmallSend(c).ConfigureAwait(false);
+            return;
+        }
+
         var raw = ReadSockAddr(c, c.Args[4], c.Args[5]);
         if (raw is null)
         {
@@ -312,8 +327,37 @@ internal sealed partial class Supervisor
             }
 
             await Task.Yield();
+            await Observe(ParseSockAddr(raw).Port, payload).ConfigureAwait(false);
             c.Result(SendToOn(sock, payload, c.IntArg(3), via));
         }
+    }
+
+    /// <summary>
+    /// send() of a few bytes on a connected socket: it reaches only the peer decided at connect, so the kernel may do
+    /// it (CONTINUE; that it re-reads the buffer cannot change where the data goes). Before that, a datagram to port
+    /// 53 is read as a DNS query, so that the names it asks about are known when the program connects (DnsNames).
+    /// </summary>
+    private async ValueTask SmallSend(Call c)
+    {
+        using (var sock = Socket(c, c.IntArg(0)))
+        {
+            if (sock is null)
+            {
+                return;
+            }
+
+            if (SockOpt(sock, Kernel.SO_TYPE) == Kernel.SOCK_DGRAM && Address(sock, peer: true) is { Port: DnsPort })
+            {
+                var payload = new byte[Math.Min(c.Args[2], FilterPlan.MaxDnsQuery)];
+                if (ProcessMemory.Read(c.Tid, c.Args[1], payload) == Errno.None && c.StillValid())
+                {
+                    await Task.Yield();
+                    await dns.ObserveQueryAsync(payload).ConfigureAwait(false);
+                }
+            }
+        }
+
+        c.Continue();
     }
 
     /// <summary>
@@ -363,6 +407,7 @@ internal sealed partial class Supervisor
         using (msg)
         {
             await Task.Yield();
+            await Observe(DestinationPort(sock, msg), msg.Data).ConfigureAwait(false);
             c.Result(msg.SendOn(sock, flags));
         }
     }
@@ -397,6 +442,7 @@ internal sealed partial class Supervisor
             using (msg)
             {
                 await Task.Yield();
+                await Observe(DestinationPort(sock, msg), msg.Data).ConfigureAwait(false);
                 int r = msg.SendOn(sock, flags);
                 if (r < 0)
                 {
@@ -464,7 +510,9 @@ internal sealed partial class Supervisor
         return value;
     }
 
-    private static SockAddr? LocalAddress(SafeFd sock)
+    private static SockAddr? LocalAddress(SafeFd sock) => Address(sock, peer: false);
+
+    private static SockAddr? Address(SafeFd sock, bool peer)
     {
         var raw = new byte[MaxSockaddr];
         uint len = MaxSockaddr;
@@ -472,7 +520,7 @@ internal sealed partial class Supervisor
         {
             fixed (byte* p = raw)
             {
-                if (Libc.GetSockName(sock.Fd, p, &len) < 0)
+                if ((peer ? Libc.GetPeerName(sock.Fd, p, &len) : Libc.GetSockName(sock.Fd, p, &len)) < 0)
                 {
                     return null;
                 }
@@ -481,6 +529,10 @@ internal sealed partial class Supervisor
 
         return ParseSockAddr(raw[..(int)Math.Min(len, MaxSockaddr)]);
     }
+
+    /// <summary>Where a message goes: its own address, else the socket's connected peer (port 0 when neither).</summary>
+    private static int DestinationPort(SafeFd sock, OutgoingMessage msg) =>
+        msg.Name is { } name ? ParseSockAddr(name).Port : Address(sock, peer: true)?.Port ?? 0;
 
     private static unsafe int ConnectOn(SafeFd sock, byte[] addr)
     {

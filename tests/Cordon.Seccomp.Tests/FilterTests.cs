@@ -62,10 +62,16 @@ public class FilterTests
     public void Clone3_looks_absent() => Expect(Enosys, SeccompData.X64((int)Sys.Clone3));
 
     [Fact]
-    public void Sendto_without_an_address_is_allowed_and_with_one_is_trapped()
+    public void Sendto_without_an_address_is_allowed_unless_small_and_with_one_is_trapped()
     {
-        Expect(SeccompAction.Allow, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 10, 0, 0, 0));
-        Expect(SeccompAction.UserNotif, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 10, 0, 0x7fff0000, 16));
+        Expect(SeccompAction.Allow, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 513, 0, 0, 0));
+        Expect(SeccompAction.Allow, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 65536, 0, 0, 0));
+        // A length with high bits set is not small, whatever its low word says.
+        Expect(SeccompAction.Allow, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 0x1_0000_0010, 0, 0, 0));
+        // Small sends without an address may be DNS queries: trapped so that their names are learned.
+        Expect(SeccompAction.UserNotif, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 10, 0, 0, 0));
+        Expect(SeccompAction.UserNotif, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 512, 0, 0, 0));
+        Expect(SeccompAction.UserNotif, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 100000, 0, 0x7fff0000, 16));
         // An address above 4 GiB has a zero low word: only checking the low half would let it through.
         Expect(SeccompAction.UserNotif, SeccompData.X64((int)Sys.Sendto, 3, 0x1000, 10, 0, 0x0000_7f00_0000_0000, 16));
     }
