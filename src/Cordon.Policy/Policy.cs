@@ -266,53 +266,36 @@ public sealed class Policy : IDisposable
 
     private Decision Record(Request request, PromptAnswer answer, string? folder)
     {
-        Rule rule;
-        switch (answer)
+        if (answer is PromptAnswer.AllowOnce or PromptAnswer.DenyOnce)
         {
-            case PromptAnswer.AllowOnce:
-                return new Decision(Verdict.Allow, DecisionSource.Prompt, "allowed once at the prompt");
-            case PromptAnswer.DenyOnce:
-                return new Decision(Verdict.Deny, DecisionSource.Prompt, "denied once at the prompt");
-            case PromptAnswer.AllowAlways or PromptAnswer.DenyAlways when request.Net is { Names.Count: > 1 } named:
-                // An address several looked-up names share: the answer covers every name the question showed, and
-                // no other (a rule per name, so that each also covers that name's other addresses).
-                var verdict = answer == PromptAnswer.AllowAlways ? Verdict.Allow : Verdict.Deny;
-                Rule? first = null;
-                foreach (var name in named.Names)
-                {
-                    var r = Remembered(request, verdict, NetDescriptor.Parse(named.Port > 0 ? $"{name}:{named.Port}" : name)[0]);
-                    first ??= r;
-                    Add(r);
-                }
-
-                return first!.Decision;
-            case PromptAnswer.AllowAlways:
-                rule = Remembered(request, Verdict.Allow, Exact(request));
-                break;
-            case PromptAnswer.DenyAlways:
-                rule = Remembered(request, Verdict.Deny, Exact(request));
-                break;
-            case PromptAnswer.AllowFolder when folder is not null:
-                rule = Remembered(request, Verdict.Allow, new PathDescriptor(folder));
-                break;
-            case PromptAnswer.AllowFolder:
-                rule = Remembered(request, Verdict.Allow, Exact(request));
-                break;
-            case PromptAnswer.DenyFolder when folder is not null:
-                rule = Remembered(request, Verdict.Deny, new PathDescriptor(folder));
-                break;
-            case PromptAnswer.DenyFolder:
-                rule = Remembered(request, Verdict.Deny, Exact(request));
-                break;
-            case PromptAnswer.AllowKind:
-                rule = Remembered(request, Verdict.Allow, new AnyDescriptor());
-                break;
-            default:
-                return Decision.Error("unknown answer " + answer);
+            return answer == PromptAnswer.AllowOnce
+                ? new Decision(Verdict.Allow, DecisionSource.Prompt, "allowed once at the prompt")
+                : new Decision(Verdict.Deny, DecisionSource.Prompt, "denied once at the prompt");
         }
 
-        Add(rule);
-        return rule.Decision;
+        if (!Enum.IsDefined(answer))
+        {
+            return Decision.Error("unknown answer " + answer);
+        }
+
+        var verdict = answer is PromptAnswer.AllowAlways or PromptAnswer.AllowFolder or PromptAnswer.AllowKind ? Verdict.Allow : Verdict.Deny;
+        IReadOnlyList<Descriptor> descriptors = answer switch
+        {
+            PromptAnswer.AllowKind => [new AnyDescriptor()],
+            PromptAnswer.AllowFolder or PromptAnswer.DenyFolder when folder is not null => [new PathDescriptor(folder)],
+            // An address several looked-up names share: the answer covers every name the question showed, and no
+            // other (a rule per name, so that each also covers that name's other addresses).
+            _ when request.Net is { Names.Count: > 1 } named =>
+                named.Names.Select(n => NetDescriptor.Parse(named.Port > 0 ? $"{n}:{named.Port}" : n)[0]).ToList(),
+            _ => [Exact(request)],
+        };
+        var rules = descriptors.Select(d => Remembered(request, verdict, d)).ToList();
+        foreach (var rule in rules)
+        {
+            Add(rule);
+        }
+
+        return rules[0].Decision;
     }
 
     private static Rule Remembered(Request request, Verdict verdict, Descriptor descriptor)

@@ -3,6 +3,25 @@ using Xunit;
 
 namespace Cordon.Kernel.Tests;
 
+/// <summary>Runs one attack of tests/escape/escape.c under cordon with the work directory granted.</summary>
+internal static class Attacks
+{
+    /// <summary>Whatever the attack reports, the secret never shows and it never says ESCAPED.</summary>
+    public static RunResult Run(Sandboxed s, string[] flags, string[] args)
+    {
+        var r = s.Cordon(["run", "--allow-read=" + s.Work, "--allow-write=" + s.Work, .. flags, "--", EscapeProgram.Path, .. args]);
+        s.AssertNoSecret(r);
+        Assert.DoesNotContain("ESCAPED", r.Stdout, StringComparison.Ordinal);
+        return r;
+    }
+
+    public static void Stopped(RunResult r)
+    {
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("stopped:", r.Stdout, StringComparison.Ordinal);
+    }
+}
+
 /// <summary>
 /// The first adversarial set for the seccomp engine (tests/escape/escape.c). Every attack runs under cordon with
 /// only the work directory granted; each test asserts the attack's own verdict AND that the planted secret's content
@@ -14,19 +33,9 @@ public sealed class EscapeTests : IDisposable
 
     public void Dispose() => s.Dispose();
 
-    private RunResult Attack(params string[] args)
-    {
-        var r = s.Cordon(["run", "--allow-read=" + s.Work, "--allow-write=" + s.Work, "--", EscapeProgram.Path, .. args]);
-        s.AssertNoSecret(r);
-        Assert.DoesNotContain("ESCAPED", r.Stdout, StringComparison.Ordinal);
-        return r;
-    }
+    private RunResult Attack(params string[] args) => Attacks.Run(s, [], args);
 
-    private static void Stopped(RunResult r)
-    {
-        Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("stopped:", r.Stdout, StringComparison.Ordinal);
-    }
+    private static void Stopped(RunResult r) => Attacks.Stopped(r);
 
     [Fact]
     public void Plain_read_of_the_secret() => Stopped(Attack("read", s.Secret));
@@ -142,21 +151,11 @@ public sealed class MoreEscapeTests : IDisposable
 
     public void Dispose() => s.Dispose();
 
-    private RunResult Attack(params string[] args) => AttackWith([], args);
+    private RunResult Attack(params string[] args) => Attacks.Run(s, [], args);
 
-    private RunResult AttackWith(string[] flags, params string[] args)
-    {
-        var r = s.Cordon(["run", "--allow-read=" + s.Work, "--allow-write=" + s.Work, .. flags, "--", EscapeProgram.Path, .. args]);
-        s.AssertNoSecret(r);
-        Assert.DoesNotContain("ESCAPED", r.Stdout, StringComparison.Ordinal);
-        return r;
-    }
+    private RunResult AttackWith(string[] flags, params string[] args) => Attacks.Run(s, flags, args);
 
-    private static void Stopped(RunResult r)
-    {
-        Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("stopped:", r.Stdout, StringComparison.Ordinal);
-    }
+    private static void Stopped(RunResult r) => Attacks.Stopped(r);
 
     [Fact]
     public void Openat2_with_every_resolve_flag_is_decided_like_open() => Stopped(Attack("openat2", s.Secret));
