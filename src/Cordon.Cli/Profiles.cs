@@ -73,11 +73,23 @@ internal static class Profiles
     }
 
     /// <summary>The sandbox may never change cordon's own configuration (profiles, trusted projects), whatever is granted.</summary>
-    public static IEnumerable<Rule> ProtectConfiguration(ProfileStore store) =>
-    [
-        new Rule(AccessKind.Write, Verdict.Deny, new PathDescriptor(store.ConfigDirectory), DecisionSource.Base,
-            "cordon's own configuration is never writable from the sandbox"),
-    ];
+    public static IEnumerable<Rule> ProtectConfiguration(ProfileStore store, IPathResolver resolver)
+    {
+        // Rules match canonical paths: through a symlinked ~/.config the configuration lives somewhere else. The
+        // directory is created so that it can be resolved (and so that nothing inside can plant it first).
+        try
+        {
+            Directory.CreateDirectory(store.ConfigDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // an unwritable home: the literal path is protected below, and there is nothing to save into anyway
+        }
+
+        const string why = "cordon's own configuration is never writable from the sandbox";
+        var paths = new[] { store.ConfigDirectory, resolver.Canonicalize(store.ConfigDirectory) }.Distinct(StringComparer.Ordinal);
+        return paths.Select(p => new Rule(AccessKind.Write, Verdict.Deny, new PathDescriptor(p), DecisionSource.Base, why)).ToList();
+    }
 
     /// <summary>Saves a remembered answer into the active profile. "All of this kind" answers last for the run only.</summary>
     public static void SaveAnswer(string path, Rule rule, IPathResolver resolver, TextWriter messages)

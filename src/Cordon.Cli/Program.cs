@@ -238,7 +238,7 @@ public static class Program
         var store = ProfileStore.ForUser(resolver.Home);
         var profiles = Profiles.Choose(store, result.GetValue(options.Profile), program[0], result.GetValue(options.Learn), resolver, error);
         userRules.AddRange(profiles.Rules);
-        userRules.AddRange(Profiles.ProtectConfiguration(store));
+        userRules.AddRange(Profiles.ProtectConfiguration(store, resolver));
         var envRules = userRules.Where(r => r.Kind == AccessKind.Env).ToList();
         var filtered = EnvironmentFilter.Filter(environment, envRules);
 

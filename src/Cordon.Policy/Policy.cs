@@ -225,9 +225,14 @@ public sealed class Policy : IDisposable
             {
                 answer = await prompter!.AskAsync(question, timeout?.Token ?? cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout is not null && timeout.IsCancellationRequested)
             {
                 return new Decision(Verdict.Deny, DecisionSource.Default, $"no answer within {PromptTimeout!.Value.TotalSeconds:0.#} s (--prompt-timeout)");
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The prompter gave up by itself (its terminal went away): nobody can answer.
+                return Decision.Error("the question could not be shown or answered");
             }
 
             return Record(request, answer, folder);

@@ -30,6 +30,7 @@ public sealed class TerminalProxy : IDisposable
     private int heldBytes;
     private bool holding;
     private bool atLineStart = true;
+    private bool terminalGone;
     private bool rawNow;
     private volatile bool stopping;
     private ChannelWriter<byte>? keys;
@@ -206,6 +207,10 @@ public sealed class TerminalProxy : IDisposable
         {
             _ = Tty.Flush(input, Tty.TCIFLUSH);
             keys = channel.Writer;
+            if (terminalGone)
+            {
+                channel.Writer.TryComplete();
+            }
         }
 
         return channel.Reader;
@@ -297,7 +302,15 @@ public sealed class TerminalProxy : IDisposable
 
             if (n <= 0)
             {
-                return; // the user's terminal is gone; SIGHUP reaches the program through the signal forwarding
+                // The user's terminal is gone (SIGHUP reaches the program through the signal forwarding): an open
+                // question can never be answered, and no later one either.
+                lock (outGate)
+                {
+                    terminalGone = true;
+                    keys?.TryComplete();
+                }
+
+                return;
             }
 
             ChannelWriter<byte>? sink;

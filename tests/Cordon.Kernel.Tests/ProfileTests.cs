@@ -75,6 +75,18 @@ public sealed class ProfileTests : IDisposable
     }
 
     [Fact]
+    public void A_symlinked_config_directory_is_protected_where_it_really_is()
+    {
+        var real = Path.Combine(s.Root, "real-config");
+        Directory.CreateDirectory(real);
+        Directory.CreateSymbolicLink(Path.Combine(s.Home, ".config"), real);
+        var target = Path.Combine(real, "cordon", "profiles", "sh.yaml");
+        var r = s.Cordon("run", "--no-prompt", "--allow-read=" + s.Root, "--allow-write=" + s.Root, "--", "sh", "-c", $"mkdir -p {Path.GetDirectoryName(target)} && echo 'read: {{allow: [\"/\"]}}' > {target}");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.False(File.Exists(target));
+    }
+
+    [Fact]
     public void Concurrent_saves_from_two_processes_lose_nothing()
     {
         var psis = Enumerable.Range(0, 2).Select(p =>
