@@ -47,7 +47,7 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
                 }
             }
 
-            foreach (var p in Merge(paths))
+            foreach (var p in FolderMerge.Merge(paths, SafeFolder))
             {
                 result.Add((new ProfileEntry(kind, Verdict.Allow, p), false));
             }
@@ -67,37 +67,6 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
         }
 
         return result;
-    }
-
-    /// <summary>Two or more paths in one folder become the folder, while the folder is safe to grant; covered paths go.</summary>
-    private List<string> Merge(HashSet<string> paths)
-    {
-        bool changed = true;
-        while (changed)
-        {
-            changed = false;
-            foreach (var group in paths.GroupBy(Parent).Where(g => g.Key is not null && g.Count() >= 2).ToList())
-            {
-                var parent = group.Key!;
-                if (!SafeFolder(parent))
-                {
-                    continue;
-                }
-
-                paths.ExceptWith(group);
-                paths.Add(parent);
-                changed = true;
-            }
-        }
-
-        return paths.Where(p => !paths.Any(q => q != p && p.StartsWith(q + "/", StringComparison.Ordinal)))
-            .Order(StringComparer.Ordinal).ToList();
-    }
-
-    private static string? Parent(string p)
-    {
-        int slash = p.LastIndexOf('/');
-        return slash <= 0 ? null : p[..slash];
     }
 
     private bool SafeFolder(string folder)

@@ -193,6 +193,35 @@ public sealed class DnsTests : IDisposable
     }
 
     [Fact]
+    public void Icmp_from_a_raw_socket_is_decided_like_any_datagram()
+    {
+        // Root in the test's own user namespace may open raw sockets in its network namespace: the program does too.
+        var script = s.WorkFile("ping.py", """
+            import socket, struct, sys
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            body = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"cordon"
+            csum = sum(struct.unpack("!%dH" % (len(body) // 2), body)); csum = (csum >> 16) + (csum & 0xffff); csum = ~(csum + (csum >> 16)) & 0xffff
+            body = body[:2] + struct.pack("!H", csum) + body[4:]
+            try:
+                s.sendto(body, ("127.0.0.1", 0))
+            except OSError as e:
+                print("icmp denied", e.errno); sys.exit(0)
+            s.settimeout(5)
+            # On loopback a raw socket also sees its own echo request (type 8) before the reply (type 0).
+            types = [s.recvfrom(1024)[0][20] for _ in range(2)]
+            print("icmp reply" if 0 in types else "icmp no reply %s" % types)
+            """);
+        var denied = InNetwork($"run --no-prompt --allow-read={s.Work} -- python3 {script}");
+        Assert.True(denied.ExitCode == 0, denied.ToString());
+        Assert.Contains("icmp denied 13", denied.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--allow-net=127.0.0.1", denied.Stderr, StringComparison.Ordinal);
+
+        var allowed = InNetwork($"run --no-prompt --allow-read={s.Work} --allow-net=127.0.0.1 -- python3 {script}");
+        Assert.True(allowed.ExitCode == 0, allowed.ToString());
+        Assert.Contains("icmp reply", allowed.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_name_rule_never_covers_an_address_nobody_looked_up_by_that_name()
     {
         // The program connects to evil.test's address directly, never asking DNS for it: the rule for allowed.test

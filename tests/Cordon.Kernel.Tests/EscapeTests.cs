@@ -293,12 +293,25 @@ public sealed class MoreEscapeTests : IDisposable
     }
 
     [Fact]
-    public void Sixty_four_threads_opening_at_once_all_get_answers()
+    public void A_fork_bomb_neither_stops_cordon_nor_outlives_the_run()
+    {
+        var tag = "cordon-bomb-" + Guid.NewGuid().ToString("N")[..8];
+        var link = Path.Combine(s.Work, tag);
+        File.CreateSymbolicLink(link, EscapeProgram.Path);
+        var r = s.Cordon(["run", "--allow-read=" + s.Work, "--allow-run=" + link, "--", link, "fork-bomb", "10"], null, TimeSpan.FromMinutes(3));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("the bomb went off", r.Stdout, StringComparison.Ordinal);
+        Thread.Sleep(500);
+        Assert.Empty(FailClosedTests.ProcessesWith(tag));
+    }
+
+    [Fact]
+    public void Sixty_four_threads_times_ten_thousand_opens_all_get_answers()
     {
         var allowed = s.WorkFile("hot.txt", "x");
         var r = Attack("threads", allowed, "64");
         Stopped(r);
-        Assert.Contains("64 threads x 2000 opens all answered", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("64 threads x 10000 opens all answered", r.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -136,3 +136,31 @@ public class ProfileTests
         Assert.Equal(!isFile, path.StartsWith("/cfg/cordon/profiles/", StringComparison.Ordinal));
     }
 }
+
+public class FolderMergeTests
+{
+    private static readonly Gen<string> Paths =
+        Gen.Elements("a", "b", "c", ".ssh", "x").ListOf().Where(l => l.Count is > 0 and < 5).Select(l => "/" + string.Join('/', l));
+
+    // Safe: two levels deep at least, and never anything with ".ssh" in it (a stand-in for "sensitive").
+    private static bool Safe(string folder) => folder.Count(c => c == '/') >= 2 && !folder.Contains(".ssh", StringComparison.Ordinal);
+
+    [Property(MaxTest = 500)]
+    public Property Every_path_stays_covered_and_only_safe_folders_are_added() =>
+        Prop.ForAll(Paths.ListOf().Select(l => l.ToList()).ToArbitrary(), input =>
+        {
+            var output = FolderMerge.Merge(input, Safe);
+            bool covered = input.All(p => output.Any(o => o == p || FolderMerge.Below(p, o)));
+            bool minimal = output.All(o => !output.Any(q => q != o && FolderMerge.Below(o, q)));
+            bool safe = output.All(o => input.Contains(o) || Safe(o));
+            return covered && minimal && safe;
+        });
+
+    [Fact]
+    public void Siblings_fold_into_their_folder_but_not_into_an_unsafe_one()
+    {
+        Assert.Equal(["/p/src"], FolderMerge.Merge(["/p/src/a.c", "/p/src/b.c"], Safe));
+        Assert.Equal(["/a", "/b"], FolderMerge.Merge(["/a", "/b"], Safe)); // "/" is never safe
+        Assert.Equal(["/h/.ssh/id_rsa", "/h/.ssh/known_hosts"], FolderMerge.Merge(["/h/.ssh/id_rsa", "/h/.ssh/known_hosts"], Safe));
+    }
+}

@@ -138,7 +138,7 @@ static void *open_hammer(void *arg)
 {
     const char *path = arg;
     long bad = 0;
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < 10000; i++) {
         int fd = open(path, O_RDONLY);
         if (fd < 0)
             bad++;
@@ -509,6 +509,31 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    if (!strcmp(a, "fork-bomb") && argc == 3) { /* a tree of processes forking as fast as they can */
+        int depth = atoi(argv[2]);
+        pid_t root = getpid();
+        for (int level = 0; level < depth; level++) {
+            pid_t c1 = fork();
+            pid_t c2 = c1 > 0 ? fork() : 0;
+            if (c1 > 0 && c2 > 0) {
+                if (getpid() != root)
+                    pause(); /* an inner node: stays behind */
+                break;
+            }
+            /* a child goes on one level deeper (fork failures just stop the branch) */
+            if (c1 < 0 || c2 < 0)
+                break;
+        }
+        if (getpid() != root)
+            pause();
+        sleep(2);
+        int fd = open("/proc/self/status", O_RDONLY); /* cordon still answers */
+        if (fd < 0)
+            SETUP("cordon stopped answering after the bomb: %s", strerror(errno));
+        printf("stopped: the bomb went off (depth %d) and cordon still answers\n", depth);
+        return 0;
+    }
+
     if (!strcmp(a, "threads") && argc == 4) { /* many threads opening at once */
         int n = atoi(argv[3]);
         pthread_t ts[256];
@@ -524,7 +549,7 @@ int main(int argc, char **argv)
         }
         if (bad)
             SETUP("%ld opens of an allowed file failed", bad);
-        printf("stopped: %d threads x 2000 opens all answered\n", n);
+        printf("stopped: %d threads x 10000 opens all answered\n", n);
         return 0;
     }
 
