@@ -218,8 +218,12 @@ public sealed class Policy : IDisposable
 
             string? folder = SuggestFolder(request);
             var question = new PromptQuestion(request, folder, Flood(request, folder));
-            using var timeout = PromptTimeout is { } limit ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
-            timeout?.CancelAfter(PromptTimeout!.Value);
+            using var timeout = PromptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (PromptTimeout is { } limit)
+            {
+                timeout!.CancelAfter(limit);
+            }
+
             PromptAnswer answer;
             try
             {

@@ -339,14 +339,12 @@ internal sealed partial class Supervisor
     /// </summary>
     private async ValueTask SmallSend(Call c)
     {
-        using (var sock = Socket(c, c.IntArg(0)))
+        // Nothing here is a decision: when the socket cannot be inspected (a non-dumpable process, an fd that is not
+        // a socket), the send simply goes on, and only the names of a query are not learned.
+        using (var pidfd = TryPidfd(c.Tid))
+        using (var sock = pidfd is null || Pidfd.GetFd(pidfd, c.IntArg(0)) is not (>= 0 and var fd) ? null : new SafeFd(fd))
         {
-            if (sock is null)
-            {
-                return;
-            }
-
-            if (SockOpt(sock, Kernel.SO_TYPE) == Kernel.SOCK_DGRAM && Address(sock, peer: true) is { Port: DnsPort })
+            if (sock is not null && SockOpt(sock, Kernel.SO_TYPE) == Kernel.SOCK_DGRAM && Address(sock, peer: true) is { Port: DnsPort })
             {
                 var payload = new byte[Math.Min(c.Args[2], FilterPlan.MaxDnsQuery)];
                 if (ProcessMemory.Read(c.Tid, c.Args[1], payload) == Errno.None && c.StillValid())

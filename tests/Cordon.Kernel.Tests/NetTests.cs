@@ -221,6 +221,24 @@ public sealed class NetTests : IDisposable
     }
 
     [Fact]
+    public void Small_sends_of_a_non_dumpable_process_still_go_out()
+    {
+        // Small sends are trapped only to read DNS queries; a process cordon cannot inspect must still be able to send.
+        using var server = new Server(IPAddress.Loopback);
+        var script = s.WorkFile("quiet.py", $$"""
+            import ctypes, socket
+            c = socket.create_connection(("127.0.0.1", {{server.Port}}))
+            ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+            c.sendall(b"ping")
+            print("reply:", c.recv(100).decode())
+            """);
+        var r = s.Cordon("run", "--allow-read=" + s.Work, $"--allow-net=127.0.0.1:{server.Port}", "--", "python3", script);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("reply: pong", r.Stdout, StringComparison.Ordinal);
+        Assert.Equal("ping", server.Received(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public void Listening_on_a_port_needs_a_rule()
     {
         var script = s.WorkFile("listen.py", """
