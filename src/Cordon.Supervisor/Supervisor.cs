@@ -26,10 +26,8 @@ internal sealed partial class Supervisor
     private readonly IDecisionObserver observer;
     private readonly ConcurrentDictionary<int, byte> members = new();
     private readonly ConcurrentDictionary<int, ExecApproval> pendingExecs = new();
-    private readonly Lock receiveGate = new();
     private int sandboxRoot;
-    private Thread[] loops = [];
-    private bool ended;
+    private Thread? loop;
 
     public Supervisor(SafeFd listener, Policy.Policy policy, IDecisionObserver observer)
     {
@@ -50,57 +48,21 @@ internal sealed partial class Supervisor
 
     private long handled;
 
-    /// <summary>
-    /// One loop thread per core (two to four): a rule-decided open is handled on the thread that received it, so
-    /// parallel programs (make -j, thread pools) are answered in parallel.
-    /// </summary>
     public void Start()
     {
-        int count = Math.Clamp(Environment.ProcessorCount, 2, 4);
-        loops = Enumerable.Range(0, count).Select(i => new Thread(Loop) { IsBackground = true, Name = "cordon-notify-" + i }).ToArray();
-        foreach (var t in loops)
-        {
-            t.Start();
-        }
+        loop = new Thread(Loop) { IsBackground = true, Name = "cordon-notify" };
+        loop.Start();
     }
 
     /// <summary>Waits until every process under the filter is gone (the listener reports POLLHUP).</summary>
-    public bool WaitForEnd(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        return loops.All(t => t.Join(Max(deadline - DateTime.UtcNow, TimeSpan.Zero)));
-    }
+    public bool WaitForEnd(TimeSpan timeout) => loop?.Join(timeout) ?? true;
 
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
-    private void Loop()
+    private unsafe void Loop()
     {
         try
         {
-            while (Next() is { } notif)
-            {
-                Dispatch(notif);
-            }
-        }
-        catch (Exception e)
-        {
-            // A loop that silently stops answering would hang every process of the sandbox: fail fast instead.
-            // The launcher's reaper then loses its parent and kills the sandbox.
-            Environment.FailFast("cordon: the notification loop failed: " + e);
-        }
-    }
-
-    /// <summary>
-    /// The next notification, or null when no process is left. Only one thread at a time polls and receives: a
-    /// second thread blocked in RECV would never return after the last process exits (kernel-facts.md), so the
-    /// others wait for their turn here and handle what they received in parallel.
-    /// </summary>
-    private unsafe SeccompNotif? Next()
-    {
-        lock (receiveGate)
-        {
             var pfd = new PollFd { Fd = listener.Fd, Events = Kernel.POLLIN };
-            while (!ended)
+            while (true)
             {
                 pfd.REvents = 0;
                 int r = Libc.Poll(&pfd, 1, -1);
@@ -119,10 +81,9 @@ internal sealed partial class Supervisor
                     var err = SeccompListener.Receive(listener, out var notif);
                     if (err == Errno.None)
                     {
-                        return notif;
+                        Dispatch(notif);
                     }
-
-                    if (err is not (Errno.ENOENT or Errno.EINTR))
+                    else if (err is not (Errno.ENOENT or Errno.EINTR))
                     {
                         // ENOENT: the caller was interrupted before we read the notification. Anything else
                         // means the listener itself is broken: we can no longer answer anybody.
@@ -132,14 +93,19 @@ internal sealed partial class Supervisor
                     continue;
                 }
 
-                // No caller left: the loop ends on POLLHUP, never in a RECV that would not return.
+                // No caller left: a blocking RECV would never return after the last process exits
+                // (kernel-facts.md), so the loop ends on POLLHUP instead.
                 if ((pfd.REvents & (Kernel.POLLHUP | Kernel.POLLERR | Kernel.POLLNVAL)) != 0)
                 {
-                    ended = true;
+                    return;
                 }
             }
-
-            return null;
+        }
+        catch (Exception e)
+        {
+            // A loop that silently stops answering would hang every process of the sandbox: fail fast instead.
+            // The launcher's reaper then loses its parent and kills the sandbox.
+            Environment.FailFast("cordon: the notification loop failed: " + e);
         }
     }
 
