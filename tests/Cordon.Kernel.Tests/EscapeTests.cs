@@ -3,6 +3,16 @@ using Xunit;
 
 namespace Cordon.Kernel.Tests;
 
+/// <summary>
+/// The attacks that load the machine (races of 100,000 tries, 640,000 opens, a fork bomb) run alone, after the
+/// other tests: next to them, tests that wait for a prompt on a 2-core machine would time out.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Heavy
+{
+    public const string Name = "heavy attacks, run alone";
+}
+
 /// <summary>Runs one attack of tests/escape/escape.c under cordon with the work directory granted.</summary>
 internal static class Attacks
 {
@@ -27,6 +37,7 @@ internal static class Attacks
 /// only the work directory granted; each test asserts the attack's own verdict AND that the planted secret's content
 /// appears nowhere in the output. Run bare, every one of these attacks succeeds (see EscapeBaselineTests).
 /// </summary>
+[Collection(Heavy.Name)]
 public sealed class EscapeTests : IDisposable
 {
     private readonly Sandboxed s = new();
@@ -145,6 +156,7 @@ public sealed class EscapeTests : IDisposable
 }
 
 /// <summary>The wider adversarial suite (issue: hardening): races across processes and syscalls, fds, memfd, preload, load.</summary>
+[Collection(Heavy.Name)]
 public sealed class MoreEscapeTests : IDisposable
 {
     private readonly Sandboxed s = new();

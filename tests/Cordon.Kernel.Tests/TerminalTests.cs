@@ -42,7 +42,7 @@ public sealed class Tmux : IDisposable
     public void Keys(params string[] keys) => Run(["send-keys", "-t", "main", .. keys]);
 
     /// <summary>Waits until the screen shows <paramref name="text"/>; fails with the screen when it does not.</summary>
-    public string WaitFor(string text, int seconds = 30)
+    public string WaitFor(string text, int seconds = 60)
     {
         var sw = Stopwatch.StartNew();
         string screen = "";
