@@ -16,9 +16,10 @@ public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
     {
         tty.Hold();
         string box = PromptView.Render(question, tty.Columns);
+        // Only keys pressed after the question is on screen can answer it: keys stop going to the program, what was
+        // typed before is flushed and dropped, and then the box is drawn (nothing slow happens in between).
+        var keys = TakeKeysAndDropTypeAhead();
         int height = tty.ShowBox(box);
-        // Only keys pressed after the question is on screen can answer it: what was typed before is flushed.
-        var keys = tty.TakeKeys();
         try
         {
             bool interrupted = false;
@@ -64,11 +65,22 @@ public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
         }
     }
 
+    private ChannelReader<byte> TakeKeysAndDropTypeAhead()
+    {
+        var keys = tty.TakeKeys();
+        while (keys.TryRead(out _))
+        {
+        }
+
+        return keys;
+    }
+
     /// <summary>Asks once, before the program starts, whether variables that look secret may be passed to it.</summary>
     public async Task<bool> AskEnvironmentAsync(IReadOnlyList<string> names, CancellationToken cancellationToken)
     {
-        int height = tty.ShowBox(PromptView.RenderEnvironment(names, tty.Columns));
-        var keys = tty.TakeKeys();
+        string box = PromptView.RenderEnvironment(names, tty.Columns);
+        var keys = TakeKeysAndDropTypeAhead();
+        int height = tty.ShowBox(box);
         try
         {
             while (true)
