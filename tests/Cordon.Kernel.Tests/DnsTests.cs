@@ -55,13 +55,15 @@ public sealed class DnsTests : IDisposable
             ip link set lo up
             mount --bind '{s.Root}/resolv.conf' /etc/resolv.conf
             python3 '{dns}' '{s.Root}/queries.log' > '{s.Root}/dns.out' 2>&1 &
+            dns_pid=$!
             python3 -m http.server 8080 --bind :: --directory '{www}' > /dev/null 2>&1 &
+            http_pid=$!
             for i in $(seq 1 50); do grep -q ready '{s.Root}/dns.out' 2>/dev/null && python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8080)).close()' 2>/dev/null && break; sleep 0.1; done
             cd '{s.Work}'
             set +e
             dotnet exec '{Sandboxed.CordonDll}' {cordonArgs}
             rc=$?
-            kill %1 %2 2>/dev/null
+            kill $dns_pid $http_pid 2>/dev/null
             exit $rc
             """;
         var psi = new ProcessStartInfo("unshare", ["-rmn", "sh", "-c", script])
