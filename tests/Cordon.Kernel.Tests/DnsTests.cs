@@ -61,7 +61,7 @@ public sealed class DnsTests : IDisposable
             for i in $(seq 1 50); do grep -q ready '{s.Root}/dns.out' 2>/dev/null && python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8080)).close()' 2>/dev/null && break; sleep 0.1; done
             cd '{s.Work}'
             set +e
-            dotnet exec '{Sandboxed.CordonDll}' {cordonArgs}
+            {Sandboxed.CordonShell} {cordonArgs}
             rc=$?
             kill $dns_pid $http_pid 2>/dev/null
             exit $rc

@@ -92,7 +92,7 @@ public sealed class ProfileTests : IDisposable
         var psis = Enumerable.Range(0, 2).Select(p =>
         {
             var script = string.Join("\n", Enumerable.Range(0, 12).Select(i =>
-                $"dotnet exec '{Sandboxed.CordonDll}' profile add shared read allow /data/p{p}/f{i} || echo FAILED"));
+                $"{Sandboxed.CordonShell} profile add shared read allow /data/p{p}/f{i} || echo FAILED"));
             var psi = new ProcessStartInfo("sh", ["-c", script]) { RedirectStandardOutput = true, UseShellExecute = false };
             psi.Environment["HOME"] = s.Home;
             psi.Environment["XDG_CONFIG_HOME"] = Path.Combine(s.Home, ".config");

@@ -45,14 +45,24 @@ public sealed class Sandboxed : IDisposable
     /// <summary>The system's programs only: tools installed in a home directory (pyenv, nvm) are not granted.</summary>
     public const string SystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    public static string CordonDll => Path.Combine(AppContext.BaseDirectory, "cordon.dll");
+    /// <summary>
+    /// The cordon under test: the native executable named by CORDON_BIN (run-tests sets it to the build users
+    /// run), else this build's cordon.dll through the dotnet host.
+    /// </summary>
+    public static string[] CordonCommand =>
+        Environment.GetEnvironmentVariable("CORDON_BIN") is { Length: > 0 } bin
+            ? [bin]
+            : ["dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "cordon.dll")];
+
+    /// <summary><see cref="CordonCommand"/> quoted for sh.</summary>
+    public static string CordonShell => string.Join(' ', CordonCommand.Select(a => "'" + a.Replace("'", "'\\''") + "'"));
 
     /// <summary>Runs `cordon ARGS` with HOME set to the fake home and the work directory as cwd.</summary>
     public RunResult Cordon(params string[] args) => Cordon(args, null);
 
     public RunResult Cordon(string[] args, IDictionary<string, string>? env, TimeSpan? timeout = null, Action<Process>? whileRunning = null)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(CordonCommand[0])
         {
             WorkingDirectory = Work,
             RedirectStandardOutput = true,
@@ -60,8 +70,11 @@ public sealed class Sandboxed : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(CordonDll);
+        foreach (var a in CordonCommand.Skip(1))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

@@ -32,7 +32,7 @@ public sealed class Tmux : IDisposable
     private string RcFile { get; }
 
     /// <summary>`dotnet exec cordon.dll ARGS` as a shell word list.</summary>
-    public static string Cordon(string args) => $"dotnet exec '{Sandboxed.CordonDll}' {args}";
+    public static string Cordon(string args) => $"{Sandboxed.CordonShell} {args}";
 
     public string Screen() => Run("capture-pane", "-p", "-t", "main");
 

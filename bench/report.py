@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Turns bench/run's samples into a Markdown table and a PNG plot of each tool's time as a ratio to bare.
+
+Usage: report.py SAMPLES.tsv NOTES.tsv OUTDIR ROUNDS THREADS TRACE
+A ratio is taken within one round (tool / bare of the same round), so slow phases of a noisy machine hit both;
+the table shows the median ratio and its spread over the rounds.
+"""
+import csv
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+samples_path, notes_path, outdir, rounds, threads, trace = sys.argv[1:7]
+TITLES = {
+    "start": "start-up (`/bin/true`)",
+    "open1": "open+close, 1 thread",
+    "openN": f"open+close, {threads} threads",
+    "make": "C build, make -j2, 300 files",
+    "npm": "npm ci, warm cache, 334 packages",
+    "git": "git status + git log --stat (8k files)",
+    "grep": "grep -r over /usr/include",
+}
+TOOL_TITLES = {
+    "bare": "bare",
+    "cordon": "cordon (rules allow all)",
+    "learn": "cordon --learn",
+    "strace": "strace -f --seccomp-bpf",
+    "bwrap": "bubblewrap",
+    "firejail": "firejail",
+}
+
+values = defaultdict(dict)  # (workload, tool) -> {round: value}
+units = {}
+workloads, tools = [], []
+with open(samples_path) as f:
+    for row in csv.DictReader(f, delimiter="\t"):
+        w, t = row["workload"], row["tool"]
+        try:
+            v = float(row["value"])
+        except ValueError:
+            continue  # a run that printed nothing (it failed): left out, the count below shows it
+        values[(w, t)][row["round"]] = v
+        units[w] = row["unit"]
+        if w not in workloads:
+            workloads.append(w)
+        if t not in tools:
+            tools.append(t)
+tools.sort(key=lambda t: list(TOOL_TITLES).index(t) if t in TOOL_TITLES else 99)
+notes = {}
+if os.path.exists(notes_path):
+    with open(notes_path) as f:
+        for line in f:
+            if "\t" in line:
+                t, why = line.rstrip("\n").split("\t", 1)
+                notes[t] = why
+
+
+def fmt(v, unit):
+    if unit == "ms" and v >= 1000:
+        return f"{v / 1000:.2f} s"
+    return f"{v:.1f} {unit}" if v >= 10 else f"{v:.2f} {unit}"
+
+
+def ratios(w, t):
+    bare, mine = values[(w, "bare")], values[(w, t)]
+    return sorted(mine[r] / bare[r] for r in mine if r in bare and bare[r] > 0)
+
+
+median_ratio = {}
+lines = ["| workload | " + " | ".join(TOOL_TITLES.get(t, t) for t in tools) + " |",
+         "|---" * (len(tools) + 1) + "|"]
+for w in workloads:
+    cells = []
+    for t in tools:
+        vs = list(values[(w, t)].values())
+        if not vs:
+            cells.append("failed")
+            continue
+        med = statistics.median(vs)
+        if t == "bare":
+            cells.append(fmt(med, units[w]))
+            continue
+        rs = ratios(w, t)
+        median_ratio[(w, t)] = statistics.median(rs)
+        cell = f"**{median_ratio[(w, t)]:.2f}x** ({rs[0]:.2f}-{rs[-1]:.2f})"
+        if w == "start":
+            cell += f", +{med - statistics.median(values[(w, 'bare')].values()):.0f} ms"
+        if len(vs) < int(rounds):
+            cell += f", {int(rounds) - len(vs)} runs failed"
+        cells.append(cell)
+    lines.append(f"| {TITLES.get(w, w)} | " + " | ".join(cells) + " |")
+lines.append("")
+lines.append(f"Bare: median time (or microseconds per open). Others: median ratio to bare within a round, "
+             f"(lowest-highest) over {rounds} interleaved rounds; start-up also shows the milliseconds added. "
+             f"{platform.machine()}, kernel {platform.release()}, {os.cpu_count()} cores.")
+for t, why in sorted(notes.items()):
+    lines.append(f"Not measured: {TOOL_TITLES.get(t, t)}: {why}.")
+lines.append(f"strace traced: {trace.replace(',', ', ')}.")
+table = "\n".join(lines) + "\n"
+with open(os.path.join(outdir, "latest.md"), "w") as f:
+    f.write(table)
+print(table)
+
+# The plot: one group of bars per workload, one bar per tool, log scale (ratios span 1x to 100x).
+others = [t for t in tools if t != "bare"]
+data = os.path.join(outdir, "latest.plot.dat")
+with open(data, "w") as f:
+    f.write("workload " + " ".join(f'"{TOOL_TITLES.get(t, t)}"' for t in others) + "\n")
+    for w in workloads:
+        label = TITLES.get(w, w).replace("`", "").replace('"', "")
+        f.write(f'"{label}" ' + " ".join(f"{median_ratio.get((w, t), 'NaN')}" for t in others) + "\n")
+if shutil.which("gnuplot") and others:
+    script = f"""
+set terminal png size 1200,600 font ",10"
+set output "{os.path.join(outdir, 'latest.png')}"
+set title "Time as a ratio to the bare run (median of {rounds} interleaved rounds; lower is better)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set yrange [0.8:*]
+set grid ytics
+set ylabel "x bare (log scale)"
+set xtics rotate by -20 scale 0
+set key top left
+plot for [i=2:{len(others) + 1}] "{data}" using i:xtic(1) title columnheader
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    print(f"plot: {os.path.join(outdir, 'latest.png')}")
+else:
+    print("no plot: gnuplot is not installed", file=sys.stderr)
