@@ -3,8 +3,12 @@
  * and the program, where managed code cannot run, and holds NO policy: it sets up the process, installs the filter
  * cordon built, and then either execs the program or reaps the sandbox. Protocol: README.md beside this file.
  *
- *   cordon-launcher --ppid PID [--ctty] -- PATH ARGV0 [ARGS...]
+ *   cordon-launcher --ppid PID [--ctty] [--no-filter] [--user UID:GID] -- PATH ARGV0 [ARGS...]
  *   cordon-launcher --probe
+ *
+ * --no-filter (the LSM engine): no seccomp filter; the kernel's LSM hooks decide instead, and cordon moves this
+ * process into the sandbox's cgroup before it says "go". --user: become UID:GID (no supplementary groups) first,
+ * so the program runs as the user who started cordon with sudo.
  *
  * fd 3 is a SOCK_SEQPACKET control socket to cordon. Every failing call prints one line with errno and exits 125.
  */
@@ -12,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -235,23 +240,38 @@ int main(int argc, char **argv)
         return probe();
 
     pid_t expected_parent = 0;
-    int ctty = 0, i = 1;
+    int ctty = 0, filter_wanted = 1, i = 1;
+    long uid = -1, gid = -1;
     for (; i < argc && strcmp(argv[i], "--"); i++) {
         if (!strcmp(argv[i], "--ppid") && i + 1 < argc)
             expected_parent = (pid_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ctty"))
             ctty = 1;
+        else if (!strcmp(argv[i], "--no-filter"))
+            filter_wanted = 0;
+        else if (!strcmp(argv[i], "--user") && i + 1 < argc && sscanf(argv[i + 1], "%ld:%ld", &uid, &gid) == 2)
+            i++;
         else {
             fprintf(stderr, "cordon-launcher: unknown argument %s (this program is started by cordon)\n", argv[i]);
             return 125;
         }
     }
     if (expected_parent <= 0 || i + 2 >= argc) {
-        fprintf(stderr, "usage: cordon-launcher --ppid PID [--ctty] -- PATH ARGV0 [ARGS...] (started by cordon)\n");
+        fprintf(stderr, "usage: cordon-launcher --ppid PID [--ctty] [--no-filter] [--user UID:GID] -- PATH ARGV0 [ARGS...] (started by cordon)\n");
         return 125;
     }
     const char *path = argv[i + 1];
     char **child_argv = &argv[i + 2];
+
+    /* Drop to the user first: a change of credentials clears the parent-death signal set below. */
+    if (uid >= 0) {
+        if (setgroups(0, NULL) != 0)
+            die("setgroups");
+        if (setgid((gid_t)gid) != 0)
+            die("setgid(%ld)", gid);
+        if (setuid((uid_t)uid) != 0)
+            die("setuid(%ld)", uid);
+    }
 
     /* Die with cordon; if it is already gone, never run unsupervised. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
@@ -274,15 +294,18 @@ int main(int argc, char **argv)
         die("prctl(PR_SET_NO_NEW_PRIVS)");
     int landlock_abi = restrict_with_landlock();
 
-    static unsigned char filter[MAX_FILTER];
-    ssize_t n = recv(CONTROL_FD, filter, sizeof filter, 0);
-    if (n <= 0 || n % 8 != 0) {
-        if (n < 0)
-            die("receive filter");
-        fprintf(stderr, "cordon-launcher: bad filter from cordon (%zd bytes)\n", n);
-        return 125;
+    int listener = -1;
+    if (filter_wanted) {
+        static unsigned char filter[MAX_FILTER];
+        ssize_t n = recv(CONTROL_FD, filter, sizeof filter, 0);
+        if (n <= 0 || n % 8 != 0) {
+            if (n < 0)
+                die("receive filter");
+            fprintf(stderr, "cordon-launcher: bad filter from cordon (%zd bytes)\n", n);
+            return 125;
+        }
+        listener = install_filter(filter, (size_t)n);
     }
-    int listener = install_filter(filter, (size_t)n);
 
     /* From here on sendmsg is trapped by the filter just installed, and nobody holds the listener yet: passing it
      * with SCM_RIGHTS would wait forever. cordon takes it with pidfd_getfd (we are its child and dumpable). */
@@ -293,7 +316,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "cordon-launcher: cordon did not start the program\n");
         return 125;
     }
-    close(listener);
+    if (listener >= 0)
+        close(listener);
 
     /* Orphaned grandchildren come to us, not to init, so that the whole sandbox can be reaped and killed. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Cordon.Policy;
 using Cordon.Profiles;
 using Cordon.Supervisor;
+using Cordon.Supervisor.Lsm;
 using Cordon.Terminal;
 
 namespace Cordon.Cli;
@@ -72,7 +73,7 @@ public static class Program
         var optionalValue = PermissionFlags.Select(f => f.Flag).ToHashSet();
         bool isRun = args.Length > 0 && args[0] == "run";
         var rest = isRun ? args[1..] : args;
-        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn" });
+        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn", "--engine" });
         var parseArgs = isRun ? ["run", .. options] : options;
 
         var result = root.Parse(parseArgs);
@@ -117,6 +118,14 @@ public static class Program
         }
     }
 
+    /// <summary>The user who ran cordon through sudo (SUDO_UID, SUDO_GID), when cordon runs as root.</summary>
+    private static (uint, uint)? SudoUser() =>
+        Interop.Libc.GetEUid() == 0 &&
+        uint.TryParse(Environment.GetEnvironmentVariable("SUDO_UID"), out uint uid) &&
+        uint.TryParse(Environment.GetEnvironmentVariable("SUDO_GID"), out uint gid) && uid != 0
+            ? (uid, gid)
+            : null;
+
     private const string RootDescription = """
         cordon runs a program and everything it starts, and decides every file, program and network access they make.
         Nothing in your home directory is readable or writable unless you allow it; system files and programs are.
@@ -138,7 +147,8 @@ public static class Program
         Option<string?> Profile,
         Option<bool> NoSave,
         Option<string?> Log,
-        Option<string?> Learn);
+        Option<string?> Learn,
+        Option<string> Engine);
 
     private static RunOptions AddRunOptions(Command command)
     {
@@ -187,8 +197,16 @@ public static class Program
         command.Options.Add(profile);
         command.Options.Add(noSave);
         command.Options.Add(log);
+        var engine = new Option<string>("--engine")
+        {
+            Description = "seccomp (any user), lsm (root, Linux 6.12+ with BPF LSM; the program runs as the sudo user), or auto: lsm where it can run, else seccomp. 'cordon doctor' says which.",
+            HelpName = "auto|seccomp|lsm",
+            DefaultValueFactory = _ => "auto",
+        };
+        engine.AcceptOnlyFromAmong("auto", "seccomp", "lsm");
         command.Options.Add(learn);
-        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn);
+        command.Options.Add(engine);
+        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine);
     }
 
     private static int RunProgram(ParseResult result, RunOptions options, List<string> program, TextWriter error)
@@ -288,10 +306,22 @@ public static class Program
                 reporter = new Observers(log, reporter);
             }
 
+            string engineName = result.GetValue(options.Engine) ?? "auto";
+            using var lsm = engineName == "lsm" || (engineName == "auto" && LsmEngine.Unavailable() is null)
+                ? LsmEngine.Start(policy, reporter)
+                : null;
+            var runAs = lsm is null ? null : SudoUser();
+            if (runAs is var (uid, gid))
+            {
+                _ = Interop.Libc.Chown(runTemp, uid, gid); // the program's TMPDIR is the user's
+            }
+
             try
             {
                 return Sandbox.Run(new SandboxOptions
                 {
+                    JoinKernelSandbox = lsm is null ? null : lsm.Join,
+                    RunAs = runAs,
                     ProgramPath = programPath,
                     Argv = program,
                     Environment = env,

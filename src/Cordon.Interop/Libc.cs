@@ -168,4 +168,13 @@ public static unsafe partial class Libc
 
     [LibraryImport(C, EntryPoint = "isatty")]
     public static partial int IsATty(int fd);
+
+    [LibraryImport(C, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mount(string source, string target, string fsType, ulong flags, string data);
+
+    [LibraryImport(C, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Umount2(string target, int flags);
+
+    [LibraryImport(C, EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Chown(string path, uint owner, uint group);
 }

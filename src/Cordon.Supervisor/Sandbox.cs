@@ -36,6 +36,15 @@ public sealed class SandboxOptions
     /// <summary>Called once the launcher holds its copies of <see cref="Stdio"/>.</summary>
     public Action? Spawned { get; init; }
 
+    /// <summary>
+    /// The LSM engine: no seccomp filter and no supervisor; called with the launcher's pid before the program starts,
+    /// to move it into the sandbox's cgroup, where the kernel's hooks decide.
+    /// </summary>
+    public Action<int>? JoinKernelSandbox { get; init; }
+
+    /// <summary>Run the program as this user and group (cordon started as root through sudo).</summary>
+    public (uint Uid, uint Gid)? RunAs { get; init; }
+
     /// <summary>Called with the program's pid when it has been started (with a controlling terminal it is also its process group).</summary>
     public Action<int>? ProgramStarted { get; init; }
 
@@ -125,6 +134,16 @@ public static class Sandbox
                 argv.Add("--ctty");
             }
 
+            if (options.JoinKernelSandbox is not null)
+            {
+                argv.Add("--no-filter");
+            }
+
+            if (options.RunAs is var (uid, gid))
+            {
+                argv.AddRange(["--user", $"{uid}:{gid}"]);
+            }
+
             argv.AddRange(["--", options.ProgramPath, .. options.Argv]);
             launcherPid = Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3), .. options.Stdio]);
         }
@@ -135,8 +154,10 @@ public static class Sandbox
         Supervisor? supervisor = null;
         try
         {
-            var filter = SockFilter.ToBytes(FilterCompiler.Compile(FilterPlan.Default()));
-            SendPacket(control, filter);
+            if (options.JoinKernelSandbox is null)
+            {
+                SendPacket(control, SockFilter.ToBytes(FilterCompiler.Compile(FilterPlan.Default())));
+            }
 
             var ready = ReceiveLine(control) ?? throw Failed(launcherPid, "the launcher stopped before installing the filter");
             var parts = ready.Split(' ');
@@ -154,9 +175,17 @@ public static class Sandbox
 
             // The launcher cannot send the listener with SCM_RIGHTS: sendmsg is trapped by the filter it has just
             // installed, and nobody would answer. cordon takes it with pidfd_getfd instead (launcher/README.md).
-            var listener = TakeListener(launcherPid, remoteListener);
-            supervisor = new Supervisor(listener, options.Policy, options.Observer) { SandboxRoot = launcherPid };
-            supervisor.Start();
+            if (options.JoinKernelSandbox is { } join)
+            {
+                join(launcherPid);
+            }
+            else
+            {
+                var listener = TakeListener(launcherPid, remoteListener);
+                supervisor = new Supervisor(listener, options.Policy, options.Observer) { SandboxRoot = launcherPid };
+                supervisor.Start();
+            }
+
             SendPacket(control, "go"u8.ToArray());
 
             int? exitStatus = null;
@@ -184,7 +213,7 @@ public static class Sandbox
             }
 
             int launcherStatus = WaitFor(launcherPid);
-            supervisor.WaitForEnd(TimeSpan.FromSeconds(5));
+            supervisor?.WaitForEnd(TimeSpan.FromSeconds(5));
             if (execError is int errno)
             {
                 options.Observer.OnIncident($"cannot run {options.ProgramPath}: {ErrnoException.Describe((Errno)errno)}");

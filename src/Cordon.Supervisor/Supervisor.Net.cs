@@ -18,12 +18,12 @@ internal sealed partial class Supervisor
     private const int MaxSockaddr = 128;
     private const int MaxPayload = 16 << 20;
 
-    private readonly record struct SockAddr(int Family, byte[] Raw, IPAddress? Ip, int Port, byte[]? UnixPath, string? Abstract)
+    internal readonly record struct SockAddr(int Family, byte[] Raw, IPAddress? Ip, int Port, byte[]? UnixPath, string? Abstract)
     {
         public bool Unnamed => Family == Kernel.AF_UNIX && UnixPath is null && Abstract is null;
     }
 
-    private static SockAddr ParseSockAddr(byte[] raw)
+    internal static SockAddr ParseSockAddr(byte[] raw)
     {
         int family = raw.Length >= 2 ? BinaryPrimitives.ReadUInt16LittleEndian(raw) : -1;
         switch (family)
@@ -44,7 +44,7 @@ internal sealed partial class Supervisor
         }
     }
 
-    private static string FamilyName(int family) => family switch
+    internal static string FamilyName(int family) => family switch
     {
         Kernel.AF_INET => "inet",
         Kernel.AF_INET6 => "inet6",

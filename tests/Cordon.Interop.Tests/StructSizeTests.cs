@@ -28,6 +28,31 @@ public class StructSizeTests
     }
 
     [Fact]
+    public void Fuse_structs_match_the_kernel_abi()
+    {
+        // include/uapi/linux/fuse.h
+        Assert.Equal(40, Unsafe.SizeOf<FuseInHeader>());
+        Assert.Equal(16, Unsafe.SizeOf<FuseOutHeader>());
+        Assert.Equal(16, Unsafe.SizeOf<FuseInitIn>());
+        Assert.Equal(64, Unsafe.SizeOf<FuseInitOut>());
+        Assert.Equal(88, Unsafe.SizeOf<FuseAttr>());
+        Assert.Equal(128, Unsafe.SizeOf<FuseEntryOut>());
+        Assert.Equal(104, Unsafe.SizeOf<FuseAttrOut>());
+        Assert.Equal(16, Unsafe.SizeOf<FuseOpenOut>());
+        Assert.Equal(40, Unsafe.SizeOf<FuseReadIn>());
+        Assert.Equal(8, Unsafe.SizeOf<FuseGetXattr>());
+    }
+
+    [Fact]
+    public void Lsm_map_structs_match_the_bpf_programs()
+    {
+        // native/lsm/cordon.bpf.c: struct cordon_config, cordon_request, cordon_key
+        Assert.Equal(24, Unsafe.SizeOf<LsmConfig>());
+        Assert.Equal(416 + 4096, Unsafe.SizeOf<LsmRequest>());
+        Assert.Equal(24, Unsafe.SizeOf<LsmVerdictKey>());
+    }
+
+    [Fact]
     public void Terminal_structs_match_glibc()
     {
         Assert.Equal(60, Unsafe.SizeOf<Termios>());

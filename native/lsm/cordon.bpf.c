@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cordon's LSM engine, kernel side. No policy here: a hook either finds a verdict cordon stored in a map, or
+ * asks cordon and waits (the "FUSE xattr RPC", see README.md next to this file). Every hook first checks that the
+ * caller is in the sandbox's cgroup, which its processes cannot leave (the cgroup belongs to root).
+ * Built with clang -target bpf against the guest kernel's vmlinux.h (CO-RE); loaded by src/Cordon.Lsm. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EACCES 13
+#define EPERM 1
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+#define __FMODE_EXEC 0x20
+#define MAY_WRITE 0x2
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define PATH_MAX 4096
+#define FMODE_CREATED 0x100000
+#define S_IFMT 00170000
+#define S_IFIFO 0010000
+#define S_IFCHR 0020000
+#define S_IFBLK 0060000
+
+/* What a request asks for; the same numbers are in src/Cordon.Supervisor/Lsm/LsmEngine.cs. */
+enum cordon_op {
+	CORDON_READ = 1,
+	CORDON_WRITE = 2,
+	CORDON_EXEC = 4,
+	CORDON_CREATE = 8,
+	CORDON_DELETE = 16,
+	CORDON_LINK = 32,
+	CORDON_RENAME = 64,
+	CORDON_ATTR = 128,
+	CORDON_CONNECT = 256,
+	CORDON_BIND = 512,
+	CORDON_SEND = 1024,
+};
+
+struct cordon_config {
+	__u32 helper_pid;  /* the helper whose executable lives on cordon's FUSE file system */
+	__u32 cordon_tgid; /* cordon itself: the sandbox may not signal or trace it */
+	__u64 cgroup_id;   /* the sandbox's cgroup (its inode number in cgroup2); 0: no sandbox yet */
+	__u32 cgroup_level; /* its depth below the root cgroup */
+	__u32 pad;
+};
+
+/* One question. A file is path (+ "/" + name when the object is a name in the directory path: create, delete,
+ * link, rename); a network request is the kernel's copy of the socket address. */
+struct cordon_request {
+	__u32 op;
+	__u32 addr_len;
+	__u64 dev; /* with ino: the object, for the verdict cache (0: no object, nothing cached) */
+	__u64 ino;
+	char answer[8]; /* the xattr value lands here: a dynptr must point into a map value, not the stack */
+	__u8 addr[128];
+	char name[256];
+	char path[PATH_MAX];
+};
+
+struct cordon_key {
+	__u64 dev;
+	__u64 ino;
+	__u32 op;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cordon_config);
+} cordon_config SEC(".maps");
+
+/* Pending questions by thread id: cordon reads the one whose id the FUSE getxattr header carries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct cordon_request);
+} requests SEC(".maps");
+
+/* Answers that hold for the rest of the run (rules, "always"): 1 allow, 2 deny. Written by cordon only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct cordon_key);
+	__type(value, __u8);
+} verdicts SEC(".maps");
+
+/* A zeroed request to create map entries from: too large for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cordon_request);
+} blank SEC(".maps");
+
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+extern struct file *bpf_get_task_exe_file(struct task_struct *task) __ksym;
+extern void bpf_put_file(struct file *file) __ksym;
+extern int bpf_path_d_path(struct path *path, char *buf, size_t buf__sz) __ksym;
+extern int bpf_get_file_xattr(struct file *file, const char *name__str, struct bpf_dynptr *value_p) __ksym;
+
+/* Membership covers the cgroup's descendants: the caller's ancestor at the sandbox's depth is the sandbox.
+ * (A cgroup array and bpf_current_task_under_cgroup would do too, but sleepable programs may not use one.) */
+static __always_inline bool in_sandbox(void)
+{
+	__u32 zero = 0;
+	struct cordon_config *cfg = bpf_map_lookup_elem(&cordon_config, &zero); /* (cordon_cfg is defined below) */
+	return cfg && cfg->cgroup_id && bpf_get_current_ancestor_cgroup_id(cfg->cgroup_level) == cfg->cgroup_id;
+}
+
+static __always_inline struct cordon_config *cordon_cfg(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&cordon_config, &zero);
+}
+
+/* A fresh question for this thread, or NULL (then the caller denies). */
+static struct cordon_request *begin(__u32 op)
+{
+	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
+	struct cordon_request *tmpl = bpf_map_lookup_elem(&blank, &zero);
+	if (!tmpl || bpf_map_update_elem(&requests, &tid, tmpl, BPF_ANY))
+		return NULL;
+	struct cordon_request *req = bpf_map_lookup_elem(&requests, &tid);
+	if (req)
+		req->op = op;
+	return req;
+}
+
+/* Asks cordon and waits for its answer: a getxattr on the helper's executable, which cordon's FUSE server
+ * answers once it has decided (a person may take minutes). Anything that goes wrong denies. */
+static int wait_verdict(struct cordon_request *req)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cordon_config *cfg = cordon_cfg();
+	int verdict = -EACCES;
+	if (cfg && cfg->helper_pid) {
+		struct task_struct *helper = bpf_task_from_pid(cfg->helper_pid);
+		if (helper) {
+			struct file *exe = bpf_get_task_exe_file(helper);
+			bpf_task_release(helper);
+			if (exe) {
+				struct bpf_dynptr value;
+				bpf_dynptr_from_mem(req->answer, sizeof(req->answer), 0, &value);
+				int n = bpf_get_file_xattr(exe, "user.cordon.verdict", &value);
+				bpf_put_file(exe);
+				if (n > 0 && req->answer[0] == 'y')
+					verdict = 0;
+			}
+		}
+	}
+	bpf_map_delete_elem(&requests, &tid);
+	return verdict;
+}
+
+static void cancel(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&requests, &tid);
+}
+
+/* An open or exec of a file: cached verdicts by (device, inode, op) are applied here without asking. */
+static int ask_file(struct file *file, __u32 op)
+{
+	struct cordon_key key = {};
+	key.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(file, f_inode, i_ino);
+	key.op = op;
+	__u8 *known = bpf_map_lookup_elem(&verdicts, &key);
+	if (known)
+		return *known == 1 ? 0 : -EACCES;
+
+	struct cordon_request *req = begin(op);
+	if (!req)
+		return -EACCES;
+	req->dev = key.dev;
+	req->ino = key.ino;
+	if (bpf_path_d_path(&file->f_path, req->path, sizeof(req->path)) < 0) {
+		cancel();
+		return -EACCES;
+	}
+	return wait_verdict(req);
+}
+
+/* A name in a directory (create, delete, link, rename): the directory's path and the name. */
+static int ask_name(const struct path *dir, struct dentry *dentry, __u32 op)
+{
+	struct cordon_request *req = begin(op);
+	if (!req)
+		return -EACCES;
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	if (bpf_path_d_path((struct path *)dir, req->path, sizeof(req->path)) < 0 ||
+	    bpf_probe_read_kernel_str(req->name, sizeof(req->name), name) < 0) {
+		cancel();
+		return -EACCES;
+	}
+	return wait_verdict(req);
+}
+
+/* A change to an existing object named by a path (truncate, chmod, chown). */
+static int ask_path(const struct path *path, __u32 op)
+{
+	struct cordon_request *req = begin(op);
+	if (!req)
+		return -EACCES;
+	if (bpf_path_d_path((struct path *)path, req->path, sizeof(req->path)) < 0) {
+		cancel();
+		return -EACCES;
+	}
+	return wait_verdict(req);
+}
+
+/* A socket address (the kernel's own copy: nothing can change it while cordon decides). */
+static int ask_addr(void *address, int len, __u32 op)
+{
+	struct cordon_request *req = begin(op);
+	if (!req)
+		return -EACCES;
+	if (len < 0)
+		len = 0;
+	if (len > (int)sizeof(req->addr))
+		len = sizeof(req->addr);
+	req->addr_len = len;
+	if (bpf_probe_read_kernel(req->addr, len & 0xff, address) < 0) {
+		cancel();
+		return -EACCES;
+	}
+	return wait_verdict(req);
+}
+
+SEC("lsm.s/file_open")
+int BPF_PROG(cordon_file_open, struct file *file)
+{
+	if (!in_sandbox())
+		return 0;
+	unsigned int mode = BPF_CORE_READ(file, f_mode);
+	/* Opens for exec (the program and its ELF interpreter) carry __FMODE_EXEC in f_flags, which open(2) cannot
+	 * set: the program is decided as a whole by bprm_check_security, like the seccomp engine's execve. */
+	if (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC)
+		return 0;
+	int r = 0;
+	if (mode & FMODE_CREATED)
+		r = ask_file(file, CORDON_CREATE);
+	if (r == 0 && (mode & FMODE_READ))
+		r = ask_file(file, CORDON_READ);
+	if (r == 0 && (mode & FMODE_WRITE))
+		r = ask_file(file, CORDON_WRITE);
+	return r;
+}
+
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(cordon_exec, struct linux_binprm *bprm)
+{
+	if (!in_sandbox())
+		return 0;
+	return ask_file(bprm->file, CORDON_EXEC);
+}
+
+/* Creating a file with open(O_CREAT) has no sleepable hook that knows the path (path_mknod is not sleepable,
+ * inode_create has no mount): it is decided at file_open, after the kernel created the file (FMODE_CREATED). A
+ * denied create therefore leaves an empty file behind; README.md, "LSM engine", lists this. mknod of FIFOs and
+ * devices is refused outright (not sleepable, so it cannot be asked); sockets are decided at bind. */
+SEC("lsm/path_mknod")
+int BPF_PROG(cordon_mknod, const struct path *dir, struct dentry *dentry, umode_t mode, unsigned int dev)
+{
+	umode_t type = mode & S_IFMT;
+	return in_sandbox() && (type == S_IFIFO || type == S_IFCHR || type == S_IFBLK) ? -EPERM : 0;
+}
+
+SEC("lsm.s/path_mkdir")
+int BPF_PROG(cordon_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode)
+{
+	return in_sandbox() ? ask_name(dir, dentry, CORDON_CREATE) : 0;
+}
+
+SEC("lsm.s/path_rmdir")
+int BPF_PROG(cordon_rmdir, const struct path *dir, struct dentry *dentry)
+{
+	return in_sandbox() ? ask_name(dir, dentry, CORDON_DELETE) : 0;
+}
+
+SEC("lsm.s/path_unlink")
+int BPF_PROG(cordon_unlink, const struct path *dir, struct dentry *dentry)
+{
+	return in_sandbox() ? ask_name(dir, dentry, CORDON_DELETE) : 0;
+}
+
+SEC("lsm.s/path_symlink")
+int BPF_PROG(cordon_symlink, const struct path *dir, struct dentry *dentry, const char *old_name)
+{
+	return in_sandbox() ? ask_name(dir, dentry, CORDON_LINK) : 0;
+}
+
+SEC("lsm.s/path_link")
+int BPF_PROG(cordon_link, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry)
+{
+	return in_sandbox() ? ask_name(new_dir, new_dentry, CORDON_LINK) : 0;
+}
+
+SEC("lsm.s/path_rename")
+int BPF_PROG(cordon_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry, unsigned int flags)
+{
+	if (!in_sandbox())
+		return 0;
+	int r = ask_name(old_dir, old_dentry, CORDON_RENAME);
+	return r ? r : ask_name(new_dir, new_dentry, CORDON_RENAME);
+}
+
+SEC("lsm.s/path_truncate")
+int BPF_PROG(cordon_truncate, const struct path *path)
+{
+	return in_sandbox() ? ask_path(path, CORDON_WRITE) : 0;
+}
+
+SEC("lsm.s/path_chmod")
+int BPF_PROG(cordon_chmod, const struct path *path, umode_t mode)
+{
+	return in_sandbox() ? ask_path(path, CORDON_ATTR) : 0;
+}
+
+/* kuid_t/kgid_t arrive by value; the hook only needs the path, so they are not declared. */
+SEC("lsm.s/path_chown")
+int BPF_PROG(cordon_chown, const struct path *path)
+{
+	return in_sandbox() ? ask_path(path, CORDON_ATTR) : 0;
+}
+
+SEC("lsm.s/socket_connect")
+int BPF_PROG(cordon_connect, struct socket *sock, struct sockaddr *address, int addrlen)
+{
+	return in_sandbox() ? ask_addr(address, addrlen, CORDON_CONNECT) : 0;
+}
+
+SEC("lsm.s/socket_bind")
+int BPF_PROG(cordon_bind, struct socket *sock, struct sockaddr *address, int addrlen)
+{
+	return in_sandbox() ? ask_addr(address, addrlen, CORDON_BIND) : 0;
+}
+
+/* A datagram to an explicit address (sendto/sendmsg with a name); connected sends were decided at connect. */
+SEC("lsm.s/socket_sendmsg")
+int BPF_PROG(cordon_sendmsg, struct socket *sock, struct msghdr *msg, int size)
+{
+	if (!in_sandbox())
+		return 0;
+	void *name = BPF_CORE_READ(msg, msg_name);
+	int len = BPF_CORE_READ(msg, msg_namelen);
+	return name && len > 0 ? ask_addr(name, len, CORDON_SEND) : 0;
+}
+
+/* Membership cannot be shed: nothing in the sandbox may write to the cgroup file system, which covers both
+ * writing cgroup.procs and clone3(CLONE_INTO_CGROUP) (cgroup_may_write asks inode_permission for MAY_WRITE).
+ * Not sleepable and on every path lookup of every process: the cheap checks come first. */
+SEC("lsm/inode_permission")
+int BPF_PROG(cordon_inode_permission, struct inode *inode, int mask)
+{
+	if (!(mask & MAY_WRITE) || BPF_CORE_READ(inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
+		return 0;
+	return in_sandbox() ? -EPERM : 0;
+}
+
+/* The machinery is out of the sandbox's reach: no bpf(), no signals or ptrace against cordon. */
+SEC("lsm/bpf")
+int BPF_PROG(cordon_bpf, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	return in_sandbox() ? -EPERM : 0;
+}
+
+SEC("lsm/task_kill")
+int BPF_PROG(cordon_kill, struct task_struct *p, struct kernel_siginfo *info, int sig, const struct cred *cred)
+{
+	struct cordon_config *cfg = cordon_cfg();
+	if (!cfg || !in_sandbox())
+		return 0;
+	return BPF_CORE_READ(p, tgid) == cfg->cordon_tgid ? -EPERM : 0;
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(cordon_ptrace, struct task_struct *child, unsigned int mode)
+{
+	struct cordon_config *cfg = cordon_cfg();
+	if (!cfg || !in_sandbox())
+		return 0;
+	return BPF_CORE_READ(child, tgid) == cfg->cordon_tgid ? -EPERM : 0;
+}

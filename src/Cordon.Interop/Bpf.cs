@@ -1,0 +1,111 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Cordon.Interop;
+
+/// <summary>
+/// The few libbpf calls the LSM engine needs (libbpf 1.x, Debian's libbpf1; bpf/libbpf.h and bpf/bpf.h). libbpf
+/// returns NULL or a negative errno and sets errno: every call here uses SetLastError.
+/// </summary>
+public static unsafe partial class LibBpf
+{
+    private const string Lib = "libbpf.so.1";
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__open_file", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial nint ObjectOpenFile(string path, nint opts);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__load", SetLastError = true)]
+    public static partial int ObjectLoad(BpfObjectHandle obj);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__close")]
+    public static partial void ObjectClose(nint obj);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__find_map_fd_by_name", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int FindMapFd(BpfObjectHandle obj, string name);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_object__next_program")]
+    public static partial nint NextProgram(BpfObjectHandle obj, nint previous);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__name")]
+    public static partial nint ProgramName(nint program);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_program__attach", SetLastError = true)]
+    public static partial nint ProgramAttach(nint program);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_link__destroy")]
+    public static partial int LinkDestroy(nint link);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map_update_elem", SetLastError = true)]
+    public static partial int MapUpdate(int fd, void* key, void* value, ulong flags);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map_lookup_elem", SetLastError = true)]
+    public static partial int MapLookup(int fd, void* key, void* value);
+
+    [LibraryImport(Lib, EntryPoint = "libbpf_set_print")]
+    public static partial nint SetPrint(nint callback);
+}
+
+/// <summary>A loaded (or opened) BPF object; closing it unloads programs and maps no link still holds.</summary>
+public sealed class BpfObjectHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public BpfObjectHandle()
+        : base(ownsHandle: true)
+    {
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        LibBpf.ObjectClose(handle);
+        return true;
+    }
+}
+
+/// <summary>An attached program: destroying the link detaches it from its hook.</summary>
+public sealed class BpfLinkHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public BpfLinkHandle(nint link)
+        : base(ownsHandle: true)
+    {
+        SetHandle(link);
+    }
+
+    protected override bool ReleaseHandle() => LibBpf.LinkDestroy(handle) == 0;
+}
+
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_config: 24 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct LsmConfig
+{
+    public uint HelperPid;
+    public uint CordonTgid;
+    public ulong CgroupId;
+    public uint CgroupLevel;
+    public uint Pad;
+}
+
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_request: 416 + PATH_MAX (4096) bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct LsmRequest
+{
+    public const int PathMax = 4096;
+    public const int NameMax = 256;
+    public const int AddrMax = 128;
+    public uint Op;
+    public uint AddrLen;
+    public ulong Dev;
+    public ulong Ino;
+    public fixed byte Answer[8];
+    public fixed byte Addr[AddrMax];
+    public fixed byte Name[NameMax];
+    public fixed byte Path[PathMax];
+}
+
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_key: 24 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct LsmVerdictKey
+{
+    public ulong Dev;
+    public ulong Ino;
+    public uint Op;
+    public uint Pad;
+}

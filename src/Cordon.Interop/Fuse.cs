@@ -1,0 +1,168 @@
+using System.Runtime.InteropServices;
+
+namespace Cordon.Interop;
+
+/// <summary>
+/// The FUSE kernel protocol, only what the LSM engine's file system uses (include/uapi/linux/fuse.h). Sizes are
+/// asserted in StructSizeTests; the protocol minor cordon speaks is <see cref="MinorVersion"/>.
+/// </summary>
+public static class Fuse
+{
+    public const uint MajorVersion = 7;
+    public const uint MinorVersion = 31;
+    public const ulong RootId = 1;
+
+    /// <summary>The kernel refuses reads into a smaller buffer (FUSE_MIN_READ_BUFFER).</summary>
+    public const int MinReadBuffer = 8192;
+
+    public const uint Lookup = 1;
+    public const uint Forget = 2;
+    public const uint GetAttr = 3;
+    public const uint Open = 14;
+    public const uint Read = 15;
+    public const uint StatFs = 17;
+    public const uint Release = 18;
+    public const uint GetXattr = 22;
+    public const uint ListXattr = 23;
+    public const uint Flush = 25;
+    public const uint Init = 26;
+    public const uint OpenDir = 27;
+    public const uint ReadDir = 28;
+    public const uint ReleaseDir = 29;
+    public const uint Access = 34;
+    public const uint Interrupt = 36;
+    public const uint Destroy = 38;
+    public const uint BatchForget = 42;
+
+    /// <summary>fuse_open_out.open_flags: keep the page cache across opens (the helper's bytes never change).</summary>
+    public const uint FopenKeepCache = 1 << 1;
+}
+
+/// <summary>struct fuse_in_header: 40 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseInHeader
+{
+    public uint Len;
+    public uint Opcode;
+    public ulong Unique;
+    public ulong NodeId;
+    public uint Uid;
+    public uint Gid;
+    /// <summary>The calling thread's id (task_pid), which is what the LSM engine keys its requests by.</summary>
+    public uint Pid;
+    public ushort TotalExtLen;
+    public ushort Padding;
+}
+
+/// <summary>struct fuse_out_header: 16 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseOutHeader
+{
+    public uint Len;
+    public int Error;
+    public ulong Unique;
+}
+
+/// <summary>struct fuse_init_in (the part every kernel sends): 16 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseInitIn
+{
+    public uint Major;
+    public uint Minor;
+    public uint MaxReadahead;
+    public uint Flags;
+}
+
+/// <summary>struct fuse_init_out: 64 bytes (protocol 7.23 and later expect the whole struct).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct FuseInitOut
+{
+    public uint Major;
+    public uint Minor;
+    public uint MaxReadahead;
+    public uint Flags;
+    public ushort MaxBackground;
+    public ushort CongestionThreshold;
+    public uint MaxWrite;
+    public uint TimeGran;
+    public ushort MaxPages;
+    public ushort MapAlignment;
+    public uint Flags2;
+    public uint MaxStackDepth;
+    public fixed uint Unused[6];
+}
+
+/// <summary>struct fuse_attr: 88 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseAttr
+{
+    public ulong Ino;
+    public ulong Size;
+    public ulong Blocks;
+    public ulong Atime;
+    public ulong Mtime;
+    public ulong Ctime;
+    public uint AtimeNsec;
+    public uint MtimeNsec;
+    public uint CtimeNsec;
+    public uint Mode;
+    public uint Nlink;
+    public uint Uid;
+    public uint Gid;
+    public uint Rdev;
+    public uint BlkSize;
+    public uint Flags;
+}
+
+/// <summary>struct fuse_entry_out: 128 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseEntryOut
+{
+    public ulong NodeId;
+    public ulong Generation;
+    public ulong EntryValid;
+    public ulong AttrValid;
+    public uint EntryValidNsec;
+    public uint AttrValidNsec;
+    public FuseAttr Attr;
+}
+
+/// <summary>struct fuse_attr_out: 104 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseAttrOut
+{
+    public ulong AttrValid;
+    public uint AttrValidNsec;
+    public uint Dummy;
+    public FuseAttr Attr;
+}
+
+/// <summary>struct fuse_open_out: 16 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseOpenOut
+{
+    public ulong Fh;
+    public uint OpenFlags;
+    public int BackingId;
+}
+
+/// <summary>struct fuse_read_in: 40 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseReadIn
+{
+    public ulong Fh;
+    public ulong Offset;
+    public uint Size;
+    public uint ReadFlags;
+    public ulong LockOwner;
+    public uint Flags;
+    public uint Padding;
+}
+
+/// <summary>struct fuse_getxattr_in and fuse_getxattr_out: 8 bytes each (size, padding).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseGetXattr
+{
+    public uint Size;
+    public uint Padding;
+}

@@ -1,0 +1,336 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Cordon.Interop;
+using Cordon.Policy;
+
+namespace Cordon.Supervisor.Lsm;
+
+/// <summary>
+/// The LSM engine (root, Linux 6.12 or later with "bpf" in the active LSM list): BPF programs at the kernel's
+/// security hooks decide for every process of the sandbox's cgroup. A verdict cordon stored in a BPF map is applied
+/// in the kernel; anything else is asked through <see cref="HelperFileSystem"/>, decided here by the same policy,
+/// prompts, profiles and log as the seccomp engine, and answered. This class holds no policy either: it turns a
+/// kernel request into a <see cref="Request"/> and the decision into a verdict.
+/// </summary>
+public sealed class LsmEngine : IDisposable
+{
+    /// <summary>Operation numbers shared with native/lsm/cordon.bpf.c (enum cordon_op).</summary>
+    private static readonly Dictionary<uint, (AccessKind Kind, Operation Op)> Operations = new()
+    {
+        [1] = (AccessKind.Read, Operation.Read),
+        [2] = (AccessKind.Write, Operation.Write),
+        [4] = (AccessKind.Run, Operation.Exec),
+        [8] = (AccessKind.Write, Operation.Create),
+        [16] = (AccessKind.Write, Operation.Delete),
+        [32] = (AccessKind.Write, Operation.Link),
+        [64] = (AccessKind.Write, Operation.Rename),
+        [128] = (AccessKind.Write, Operation.Attributes),
+        [256] = (AccessKind.Net, Operation.Connect),
+        [512] = (AccessKind.Net, Operation.Bind),
+        [1024] = (AccessKind.Net, Operation.Send),
+    };
+    private const int MNT_DETACH = 2;
+
+    private readonly Policy.Policy policy;
+    private readonly IDecisionObserver observer;
+    private readonly string runDir;
+    private readonly string cgroup;
+    private readonly List<BpfLinkHandle> links = [];
+    private BpfObjectHandle? bpf;
+    private HelperFileSystem? fs;
+    private int helperPid;
+    private int requestsMap = -1, verdictsMap = -1;
+
+    private LsmEngine(Policy.Policy policy, IDecisionObserver observer, string runDir, string cgroup)
+    {
+        this.policy = policy;
+        this.observer = observer;
+        this.runDir = runDir;
+        this.cgroup = cgroup;
+    }
+
+    /// <summary>Where the BPF object and the helper executable are looked for: next to cordon.</summary>
+    public static string NativeDirectory => AppContext.BaseDirectory;
+
+    /// <summary>Why the LSM engine cannot run here, or null when it can.</summary>
+    public static string? Unavailable()
+    {
+        if (Libc.GetEUid() != 0)
+        {
+            return "it needs root (run cordon with sudo; the program still runs as you)";
+        }
+
+        var lsm = ProcFs.ReadText("/sys/kernel/security/lsm");
+        if (lsm is null || !lsm.Trim().Split(',').Contains("bpf"))
+        {
+            return "the kernel's active LSM list has no \"bpf\" (boot with lsm=...,bpf on Linux 6.12 or later)";
+        }
+
+        foreach (var file in new[] { "cordon-lsm.bpf.o", "cordon-lsm-helper" })
+        {
+            if (!File.Exists(Path.Combine(NativeDirectory, file)))
+            {
+                return $"{file} is not built (native/lsm/build; it needs clang and bpftool)";
+            }
+        }
+
+        return CgroupRoot() is null ? "no cgroup2 file system is mounted" : null;
+    }
+
+    /// <summary>Loads and attaches the BPF programs, mounts the file system and starts the helper.</summary>
+    public static LsmEngine Start(Policy.Policy policy, IDecisionObserver observer)
+    {
+        if (Unavailable() is { } why)
+        {
+            throw new SandboxException("the LSM engine cannot run here: " + why);
+        }
+
+        var (mount, rootLevel) = CgroupRoot()!.Value;
+        int me = Libc.GetPid();
+        string runDir = $"/run/cordon-{me}";
+        string cgroup = Path.Combine(mount, $"cordon-{me}");
+        var engine = new LsmEngine(policy, observer, runDir, cgroup);
+        try
+        {
+            engine.Setup(rootLevel);
+            return engine;
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
+    }
+
+    private unsafe void Setup(int rootLevel)
+    {
+        // Only root may enter the run directory: the sandbox's processes (the invoking user) cannot reach the mount.
+        Directory.CreateDirectory(runDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string mountPoint = Path.Combine(runDir, "fs");
+        Directory.CreateDirectory(mountPoint, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        fs = new HelperFileSystem(mountPoint, File.ReadAllBytes(Path.Combine(NativeDirectory, "cordon-lsm-helper")), DecideAsync);
+        helperPid = Spawn.Start(fs.HelperPath, ["cordon-lsm-helper"], [], []);
+
+        Directory.CreateDirectory(cgroup);
+        // A cgroup's id is the inode number of its directory in cgroup2 (kernfs).
+        ulong cgroupId = InodeOf(cgroup);
+        int level = rootLevel + 1;
+
+        _ = LibBpf.SetPrint(0);
+        var obj = LibBpf.ObjectOpenFile(Path.Combine(NativeDirectory, "cordon-lsm.bpf.o"), 0);
+        if (obj == 0)
+        {
+            throw new ErrnoException("bpf_object__open_file(cordon-lsm.bpf.o)", Io.LastErrno);
+        }
+
+        bpf = new BpfObjectHandle();
+        Marshal.InitHandle(bpf, obj);
+        if (LibBpf.ObjectLoad(bpf) != 0)
+        {
+            throw new ErrnoException("loading the BPF programs (bpf_object__load)", Io.LastErrno);
+        }
+
+        int configMap = MapFd("cordon_config");
+        requestsMap = MapFd("requests");
+        verdictsMap = MapFd("verdicts");
+        var config = new LsmConfig { HelperPid = (uint)helperPid, CordonTgid = (uint)Libc.GetPid(), CgroupId = cgroupId, CgroupLevel = (uint)level };
+        uint zero = 0;
+        if (LibBpf.MapUpdate(configMap, &zero, &config, 0) != 0)
+        {
+            throw new ErrnoException("bpf_map_update_elem(cordon_config)", Io.LastErrno);
+        }
+
+        for (nint prog = LibBpf.NextProgram(bpf, 0); prog != 0; prog = LibBpf.NextProgram(bpf, prog))
+        {
+            nint link = LibBpf.ProgramAttach(prog);
+            if (link == 0)
+            {
+                var e = Io.LastErrno;
+                throw new ErrnoException($"attaching {Marshal.PtrToStringUTF8(LibBpf.ProgramName(prog))}", e);
+            }
+
+            links.Add(new BpfLinkHandle(link));
+        }
+    }
+
+    private static unsafe ulong InodeOf(string path)
+    {
+        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            Io.Check(Libc.FStatAt(Kernel.AT_FDCWD, p, out var st, 0), "stat " + path);
+            return st.Ino;
+        }
+    }
+
+    private int MapFd(string name)
+    {
+        int fd = LibBpf.FindMapFd(bpf!, name);
+        return fd >= 0 ? fd : throw new SandboxException($"the BPF object has no map {name}");
+    }
+
+    /// <summary>Moves a process (the launcher, before it starts the program) into the sandbox's cgroup.</summary>
+    public void Join(int pid) => File.WriteAllText(Path.Combine(cgroup, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Whether a process is in the sandbox's cgroup (or below it).</summary>
+    public bool IsMember(int pid)
+    {
+        var text = ProcFs.ReadText($"/proc/{pid}/cgroup");
+        string name = "/" + Path.GetFileName(cgroup);
+        return text is not null && text.Split('\n').Any(l => l.StartsWith("0::", StringComparison.Ordinal) &&
+            (l.EndsWith(name, StringComparison.Ordinal) || l.Contains(name + "/", StringComparison.Ordinal)));
+    }
+
+    private async Task<bool> DecideAsync(uint tid)
+    {
+        if (ReadRequest(tid) is not { } raw)
+        {
+            // No question from this thread: a getxattr the BPF programs did not make. Deny, and say so.
+            observer.OnIncident($"a verdict was asked for thread {tid}, which has no pending request; denied");
+            return false;
+        }
+
+        if (!Operations.TryGetValue(raw.Op, out var what))
+        {
+            observer.OnIncident($"unknown request {raw.Op} from thread {tid}; denied");
+            return false;
+        }
+
+        int t = (int)tid;
+        var process = new ProcessSummary(() => ProcFs.Tgid(t), () => (ProcFs.Exe(t), ProcFs.Cmdline(t)));
+        var subject = new Subject(process, t, () => [], IsMember);
+        Request request;
+        if (what.Kind == AccessKind.Net)
+        {
+            var sa = Supervisor.ParseSockAddr(raw.Addr);
+            if (sa.Family == Kernel.AF_UNSPEC || sa.Unnamed)
+            {
+                return true; // dissolving an association, or an autobound Unix socket: no destination to decide
+            }
+
+            var target = new NetTarget(sa.Ip, sa.Port, [], sa.UnixPath is { } p ? Encoding.UTF8.GetString(p) : sa.Abstract, Supervisor.FamilyName(sa.Family));
+            request = new Request(what.Kind, what.Op, target.Display, null, subject, target);
+        }
+        else
+        {
+            string path = raw.Name.Length > 0 ? (raw.Path == "/" ? "/" + raw.Name : raw.Path + "/" + raw.Name) : raw.Path;
+            request = new Request(what.Kind, what.Op, path, null, subject);
+        }
+
+        Decision decision;
+        try
+        {
+            decision = policy.Match(request) ?? await policy.DecideAsync(request, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            decision = Decision.Error("policy failed: " + e.Message);
+        }
+
+        observer.OnDecision(request, decision);
+
+        // A verdict a rule gives (a flag, a profile, the base rules, or an answer remembered as a rule) holds for the
+        // rest of the run: store it for this inode, so the kernel decides the next open alone.
+        if (raw.Ino != 0 && policy.Match(request) is { } rule && rule.Verdict == decision.Verdict)
+        {
+            StoreVerdict(raw.Dev, raw.Ino, raw.Op, decision.Allowed);
+        }
+
+        return decision.Allowed;
+    }
+
+    private readonly record struct RawRequest(uint Op, ulong Dev, ulong Ino, string Path, string Name, byte[] Addr);
+
+    private unsafe RawRequest? ReadRequest(uint tid)
+    {
+        var raw = new LsmRequest();
+        if (LibBpf.MapLookup(requestsMap, &tid, &raw) != 0)
+        {
+            return null;
+        }
+
+        var addr = new ReadOnlySpan<byte>(raw.Addr, (int)Math.Min(raw.AddrLen, (uint)LsmRequest.AddrMax)).ToArray();
+        return new RawRequest(raw.Op, raw.Dev, raw.Ino, CString(raw.Path, LsmRequest.PathMax), CString(raw.Name, LsmRequest.NameMax), addr);
+    }
+
+    private static unsafe string CString(byte* p, int max)
+    {
+        var span = new ReadOnlySpan<byte>(p, max);
+        int end = span.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(end < 0 ? span : span[..end]);
+    }
+
+    private unsafe void StoreVerdict(ulong dev, ulong ino, uint op, bool allowed)
+    {
+        var key = new LsmVerdictKey { Dev = dev, Ino = ino, Op = op };
+        byte value = allowed ? (byte)1 : (byte)2;
+        _ = LibBpf.MapUpdate(verdictsMap, &key, &value, 0);
+    }
+
+    public void Dispose()
+    {
+        // The sandbox goes first: once the programs are detached nothing would hold its processes back.
+        if (Directory.Exists(cgroup))
+        {
+            try
+            {
+                File.WriteAllText(Path.Combine(cgroup, "cgroup.kill"), "1");
+            }
+            catch (IOException)
+            {
+            }
+
+            for (int i = 0; i < 50 && Directory.Exists(cgroup); i++)
+            {
+                try
+                {
+                    Directory.Delete(cgroup);
+                }
+                catch (IOException)
+                {
+                    Thread.Sleep(20); // its processes are still exiting
+                }
+            }
+        }
+
+        foreach (var link in links)
+        {
+            link.Dispose();
+        }
+
+        bpf?.Dispose();
+        if (helperPid > 0)
+        {
+            _ = Libc.Kill(helperPid, Kernel.SIGKILL);
+            _ = Libc.WaitPid(helperPid, out _, 0);
+        }
+
+        fs?.Dispose();
+        try
+        {
+            Directory.Delete(runDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>The cgroup2 mount and the depth of its root in the hierarchy (from /proc/self/mountinfo).</summary>
+    private static (string Mount, int Level)? CgroupRoot()
+    {
+        var info = ProcFs.ReadText("/proc/self/mountinfo", 1 << 20);
+        foreach (var line in (info ?? "").Split('\n'))
+        {
+            var parts = line.Split(" - ");
+            if (parts.Length == 2 && parts[1].StartsWith("cgroup2 ", StringComparison.Ordinal))
+            {
+                var fields = parts[0].Split(' ');
+                int level = fields[3].Split('/', StringSplitOptions.RemoveEmptyEntries).Length;
+                return (fields[4], level);
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# The LSM engine's tests, run as root inside the QEMU guest (tests/lsm/run boots it). Each test prints
+# "ok - NAME" or "not ok - NAME: why". cordon runs as root the way sudo starts it (SUDO_UID/SUDO_GID set), so the
+# program runs as the unprivileged cordon-test; the attack tests that need a root program leave SUDO_UID out.
+C=/opt/cordon/cordon
+H=/home/cordon-test
+W=$H/work
+MARK=MARKER-$$-SECRET
+mkdir -p $H/.ssh $W
+echo "-----BEGIN KEY----- $MARK" > $H/.ssh/id_rsa
+echo "# rc" > $H/.bashrc
+echo hello > $W/a.txt
+chown -R 1000:1000 $H
+chmod 700 $H/.ssh
+ip link set lo up
+cd $W
+export HOME=$H SUDO_UID=1000 SUDO_GID=1000 PATH=/bin:/sbin:/usr/bin:/usr/sbin
+run() { "$C" run --engine lsm --no-prompt "$@"; }
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1: $2"; }
+has() { printf '%s' "$1" | grep -q -- "$2"; }   # has TEXT PATTERN
+t() { # NAME CONDITION-COMMAND...: the test passes when the condition command succeeds
+  name="$1"; shift
+  if "$@"; then ok "$name"; else bad "$name" "${why:-condition failed}"; fi
+  why=""
+}
+
+out=$(run -- id -u 2>&1)
+why="id -u printed: $out"; t program_runs_as_the_sudo_user [ "$out" = 1000 ]
+
+out=$(run --allow-read=$W -- cat $W/a.txt 2>&1)
+why="got: $out"; t allowed_read_works [ "$out" = hello ]
+
+out=$(run -- cat $H/.ssh/id_rsa 2>&1); rc=$?
+leaked() { has "$out" "$MARK"; }
+why="rc=$rc out=$out"; t secret_read_is_denied eval '[ $rc -ne 0 ] && ! leaked' 
+
+ln -s $H/.ssh/id_rsa $W/link
+out=$(run --allow-read=$W -- cat $W/link 2>&1)
+why="out=$out"; t symlink_to_secret_is_denied eval '! leaked' 
+
+T="--allow-run=/opt/tests"
+out=$(run --allow-read=$W $T -- /opt/tests/uring_read $H/.ssh/id_rsa 2>&1); rc=$?
+why="rc=$rc out=$out"; t io_uring_read_of_secret_is_denied eval '[ $rc -eq 2 ] && ! leaked'
+
+out=$(run --allow-read=$W $T -- /opt/tests/uring_read $W/a.txt 2>/dev/null); rc=$?
+why="rc=$rc out=$out"; t io_uring_read_of_allowed_file_works eval '[ $rc -eq 0 ] && [ "$out" = hello ]' 
+
+run -- sh -c 'echo evil >> ~/.bashrc' >/dev/null 2>&1
+why="bashrc: $(cat $H/.bashrc)"; t bashrc_append_is_denied sh -c "! grep -q evil $H/.bashrc"
+
+run --allow-read=$W --allow-write=$W -- sh -c "echo x > $W/new.txt" >/dev/null 2>&1
+why="new.txt: $(cat $W/new.txt 2>&1)"; t write_in_allowed_folder_works [ "$(cat $W/new.txt 2>/dev/null)" = x ]
+
+run -- sh -c "echo x > $H/planted.txt" >/dev/null 2>&1
+why="planted.txt: $(cat $H/planted.txt 2>&1)"; t create_outside_allowed_folders_writes_nothing sh -c "[ ! -s $H/planted.txt ]"
+
+run -- rm -f $W/a.txt >/dev/null 2>&1
+t delete_is_denied [ -f $W/a.txt ]
+
+run --allow-write=$W -- mv $H/.bashrc $W/stolen >/dev/null 2>&1
+t rename_of_bashrc_is_denied [ -f $H/.bashrc ]
+
+run -- mkdir $H/newdir >/dev/null 2>&1
+t mkdir_is_denied [ ! -d $H/newdir ]
+
+run -- chmod 777 $W/a.txt >/dev/null 2>&1
+t chmod_is_denied sh -c "[ \"\$(stat -c %a $W/a.txt)\" != 777 ]"
+
+cp /opt/tests/uring_read $W/tool; chown 1000:1000 $W/tool
+# (The program named on cordon's command line is allowed by that; one it starts is decided.)
+out=$(run --allow-read=$W -- sh -c "$W/tool $W/a.txt" 2>&1); rc=$?
+why="rc=$rc out=$out"; t program_from_home_started_by_the_program_is_not_run eval '[ $rc -eq 126 ] && ! has "$out" hello'
+
+out=$(run --allow-read=$W --allow-run=$W/tool -- sh -c "$W/tool $W/a.txt" 2>/dev/null)
+why="out=$out"; t allowed_program_runs [ "$out" = hello ]
+
+rm -f /tmp/decisions.json
+run --allow-read=$W --log /tmp/decisions.json -- sh -c "cat $W/a.txt; cat $W/a.txt; cat $W/a.txt" >/dev/null 2>&1
+n=$(grep -c "\"$W/a.txt\"" /tmp/decisions.json)
+why="a.txt decided $n times in user space"; t repeated_opens_are_decided_in_the_kernel [ "$n" = 1 ]
+
+nc -l -p 8080 > /tmp/received 2>/dev/null &
+sleep 0.3
+run -- sh -c 'echo leaked | nc 127.0.0.1 8080' >/dev/null 2>&1
+sleep 0.3; kill %1 2>/dev/null; wait 2>/dev/null
+why="listener got: $(cat /tmp/received)"; t connect_without_rule_is_denied sh -c "! grep -q leaked /tmp/received"
+
+nc -l -p 8081 > /tmp/received2 2>/dev/null &
+sleep 0.3
+run --allow-net=127.0.0.1:8081 -- sh -c 'echo hi | nc 127.0.0.1 8081' >/dev/null 2>&1
+sleep 0.3; kill %1 2>/dev/null; wait 2>/dev/null
+why="listener got: $(cat /tmp/received2)"; t connect_with_rule_works grep -q hi /tmp/received2
+
+# Attacks by a root program (no SUDO_UID: cordon runs it as root). Without the hooks each of these would work.
+unset SUDO_UID SUDO_GID
+out=$(run -A -- /opt/tests/bpftool prog list 2>&1); rc=$?
+why="rc=$rc out=$(echo "$out" | head -2)"; t root_program_cannot_use_bpf eval '[ $rc -ne 0 ] && ! has "$out" cordon_file_open' 
+
+sh -c 'echo $$ > /tmp/cordon.pid; exec '"$C"' run --engine lsm --no-prompt -A -- sh -c "kill -9 \$(cat /tmp/cordon.pid); sleep 1; echo survived"' > /tmp/kill.out 2>&1
+why="output: $(cat /tmp/kill.out)"; t root_program_cannot_kill_cordon grep -q survived /tmp/kill.out
+
+out=$(run -A --deny-read=$H/.ssh -- sh -c "echo \$\$ > /sys/fs/cgroup/cgroup.procs; cat $H/.ssh/id_rsa" 2>&1)
+why="out=$out"; t root_program_cannot_leave_the_cgroup_through_cgroup_procs eval '! leaked'
+
+out=$(run -A --deny-read=$H/.ssh $T -- /opt/tests/clone_into_cgroup /sys/fs/cgroup /bin/cat $H/.ssh/id_rsa 2>&1)
+why="out=$out"; t root_program_cannot_leave_the_cgroup_through_clone3 eval '! leaked' 
+
+echo "done"
