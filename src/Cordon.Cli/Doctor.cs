@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Cordon.Interop;
 using Cordon.Supervisor;
+using Cordon.Supervisor.Lsm;
 
 namespace Cordon.Cli;
 
@@ -25,9 +26,13 @@ internal static class Doctor
             ? "signals and abstract Unix sockets of the sandbox are scoped: nothing inside can signal or reach processes outside"
             : "no signal scoping (needs ABI 6, Linux 6.12): the sandbox can signal your other processes; daemons it starts may outlive cordon");
         var lsm = Read("/sys/kernel/security/lsm");
+        string? lsmMissing = LsmEngine.Unavailable();
         Line(o, null, "BPF LSM", lsm is null ? "unknown (cannot read /sys/kernel/security/lsm; try as root)"
-            : lsm.Split(',').Contains("bpf") ? "enabled in this kernel: the LSM engine could run here (not built yet: the seccomp engine is used)"
-            : $"not enabled (active: {lsm.Trim()}): the LSM engine cannot run here; the seccomp engine is used");
+            : lsm.Trim().Split(',').Contains("bpf") ? "enabled in this kernel"
+            : $"not enabled (active: {lsm.Trim()})");
+        Line(o, null, "engine", lsmMissing is null
+            ? "lsm (--engine auto): decisions at the kernel's security hooks; the program runs as the sudo user"
+            : $"seccomp (--engine auto); the LSM engine cannot run here: {lsmMissing}");
         var uring = Read("/proc/sys/kernel/io_uring_disabled")?.Trim();
         Line(o, null, "io_uring", uring is null ? "sysctl absent" : $"io_uring_disabled={uring}; cordon refuses io_uring inside the sandbox either way (its operations bypass seccomp)");
         var ptrace = Read("/proc/sys/kernel/yama/ptrace_scope")?.Trim();
@@ -48,7 +53,7 @@ internal static class Doctor
         }
 
         Line(o, pty, "pseudo-terminals", pty ? "available: prompts run the program on cordon's own terminal" : "unavailable: cordon cannot prompt (it denies instead)");
-        Line(o, null, "running as", root ? "root: the LSM engine would be possible on a kernel with BPF LSM; the seccomp engine works too" : "an ordinary user: the seccomp engine (no root needed)");
+        Line(o, null, "running as", root ? "root" : "an ordinary user: the seccomp engine (no root needed)");
         o.WriteLine(canRun ? "verdict: cordon can run here." : "verdict: cordon cannot run here.");
         return canRun ? 0 : 1;
     }

@@ -203,7 +203,13 @@ public static class Program
             HelpName = "auto|seccomp|lsm",
             DefaultValueFactory = _ => "auto",
         };
-        engine.AcceptOnlyFromAmong("auto", "seccomp", "lsm");
+        engine.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } v && v is not ("auto" or "seccomp" or "lsm"))
+            {
+                r.AddError($"--engine: unknown engine '{v}' (choose auto, seccomp or lsm)");
+            }
+        });
         command.Options.Add(learn);
         command.Options.Add(engine);
         return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine);

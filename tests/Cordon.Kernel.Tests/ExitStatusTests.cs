@@ -29,6 +29,28 @@ public sealed class ExitStatusTests : IDisposable
     }
 
     [Fact]
+    public void The_lsm_engine_where_it_cannot_run_exits_125_with_one_line_and_runs_nothing()
+    {
+        // This machine's kernel cannot load BPF LSM programs (and an ordinary user may not): --engine lsm must say
+        // why in one line and never fall back silently to running the program some other way.
+        var marker = s.WorkFile("ran.txt", "");
+        File.Delete(marker);
+        var r = s.Cordon("run", "--engine", "lsm", "-A", "--", "sh", "-c", $"echo x > {marker}");
+        Assert.True(r.ExitCode == 125, r.ToString());
+        Assert.StartsWith("cordon: the LSM engine cannot run here: ", r.Stderr.Trim(), StringComparison.Ordinal);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public void An_unknown_engine_is_a_usage_error()
+    {
+        var r = s.Cordon("run", "--engine", "docker", "--", "true");
+        Assert.Equal(125, r.ExitCode);
+        Assert.Contains("--engine", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_file_that_is_not_executable_exits_126()
     {
         var f = s.WorkFile("plain.txt", "x");

@@ -92,6 +92,16 @@ run --allow-net=127.0.0.1:8081 -- sh -c 'echo hi | nc 127.0.0.1 8081' >/dev/null
 sleep 0.3; kill %1 2>/dev/null; wait 2>/dev/null
 why="listener got: $(cat /tmp/received2)"; t connect_with_rule_works grep -q hi /tmp/received2
 
+# Prompts: a person (pty_answer) answers the real terminal prompt; the thread waits in the kernel meanwhile.
+out=$(/opt/tests/pty_answer "wants to read" y -- "$C" run --engine lsm -- cat $W/a.txt 2>&1)
+why="screen: $(printf '%s' "$out" | tail -n 3)"; t prompt_allow_once_lets_the_read_through eval 'has "$out" "allowed once" && has "$out" hello'
+
+out=$(/opt/tests/pty_answer "wants to read" n -- "$C" run --engine lsm -- cat $H/.ssh/id_rsa 2>&1)
+why="screen: $(printf '%s' "$out" | tail -n 3)"; t prompt_deny_keeps_the_secret eval 'has "$out" "wants to read" && ! leaked'
+
+out=$("$C" doctor 2>&1)
+why="doctor: $(printf '%s' "$out" | grep engine)"; t doctor_says_the_lsm_engine_runs_here has "$out" "engine: lsm"
+
 # Attacks by a root program (no SUDO_UID: cordon runs it as root). Without the hooks each of these would work.
 unset SUDO_UID SUDO_GID
 out=$(run -A -- /opt/tests/bpftool prog list 2>&1); rc=$?
