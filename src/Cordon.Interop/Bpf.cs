@@ -32,6 +32,12 @@ public static unsafe partial class LibBpf
     [LibraryImport(Lib, EntryPoint = "bpf_program__attach", SetLastError = true)]
     public static partial nint ProgramAttach(nint program);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_link__pin", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int LinkPin(BpfLinkHandle link, string path);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_link__unpin", SetLastError = true)]
+    public static partial int LinkUnpin(BpfLinkHandle link);
+
     [LibraryImport(Lib, EntryPoint = "bpf_link__destroy")]
     public static partial int LinkDestroy(nint link);
 

@@ -102,6 +102,18 @@ why="screen: $(printf '%s' "$out" | tail -n 3)"; t prompt_deny_keeps_the_secret 
 out=$("$C" doctor 2>&1)
 why="doctor: $(printf '%s' "$out" | grep engine)"; t doctor_says_the_lsm_engine_runs_here has "$out" "engine: lsm"
 
+# cordon killed mid-run: its pinned programs stay and deny (the helper is gone); the next run removes them.
+sh -c 'echo $$ > /tmp/c2.pid; exec '"$C"' run --engine lsm --no-prompt -- sh -c "sleep 4; cat '"$H"'/.ssh/id_rsa; echo after"' > /tmp/crash.out 2>&1 &
+sleep 2; dead=$(cat /tmp/c2.pid); kill -9 "$dead"; sleep 4
+why="output: $(cat /tmp/crash.out)"; t killing_cordon_gives_the_program_no_access eval '! grep -q $MARK /tmp/crash.out'
+pins=$(ls /sys/fs/bpf | grep -c "^cordon-$dead-")
+why="$pins pinned programs of the dead run"; t killing_cordon_leaves_its_programs_pinned [ "$pins" -gt 0 ]
+run -- true
+pins=$(ls /sys/fs/bpf | grep -c "^cordon-$dead-"); cg=$(ls /sys/fs/cgroup | grep -c "^cordon-$dead$")
+why="$pins pins, $cg cgroups left"; t the_next_run_removes_what_a_dead_run_left eval '[ "$pins" = 0 ] && [ "$cg" = 0 ]'
+pins=$(ls /sys/fs/bpf | grep -c "^cordon-")
+why="$pins pins left"; t a_finished_run_leaves_no_pins [ "$pins" = 0 ]
+
 # Attacks by a root program (no SUDO_UID: cordon runs it as root). Without the hooks each of these would work.
 unset SUDO_UID SUDO_GID
 out=$(run -A -- /opt/tests/bpftool prog list 2>&1); rc=$?

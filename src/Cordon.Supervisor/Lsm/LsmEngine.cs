@@ -75,6 +75,11 @@ public sealed class LsmEngine : IDisposable
             }
         }
 
+        if (!Directory.Exists(BpfFs) || !(ProcFs.ReadText("/proc/self/mountinfo", 1 << 20) ?? "").Contains(" " + BpfFs + " ", StringComparison.Ordinal))
+        {
+            return $"no BPF file system at {BpfFs} (mount -t bpf bpf {BpfFs})";
+        }
+
         return CgroupRoot() is null ? "no cgroup2 file system is mounted" : null;
     }
 
@@ -105,6 +110,7 @@ public sealed class LsmEngine : IDisposable
 
     private unsafe void Setup(int rootLevel)
     {
+        RemoveLeftovers(Path.GetDirectoryName(cgroup)!);
         // Only root may enter the run directory: the sandbox's processes (the invoking user) cannot reach the mount.
         Directory.CreateDirectory(runDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         string mountPoint = Path.Combine(runDir, "fs");
@@ -150,8 +156,47 @@ public sealed class LsmEngine : IDisposable
                 throw new ErrnoException($"attaching {Marshal.PtrToStringUTF8(LibBpf.ProgramName(prog))}", e);
             }
 
-            links.Add(new BpfLinkHandle(link));
+            var handle = new BpfLinkHandle(link);
+            links.Add(handle);
+
+            // Pinned, the programs outlive cordon: if it dies, its descriptors close, and unpinned links would detach
+            // and leave the sandbox unwatched until the launcher kills it. Pinned, they stay and deny every question
+            // (the helper is gone), so a crash fails closed. A later cordon removes the pins of dead runs.
+            string pin = $"{BpfFs}/cordon-{Libc.GetPid()}-{Marshal.PtrToStringUTF8(LibBpf.ProgramName(prog))}";
+            if (LibBpf.LinkPin(handle, pin) != 0)
+            {
+                throw new ErrnoException($"pinning {pin}", Io.LastErrno);
+            }
         }
+    }
+
+    private const string BpfFs = "/sys/fs/bpf";
+
+    /// <summary>Removes what runs whose cordon died left behind: pinned programs and their (empty) cgroups.</summary>
+    private static void RemoveLeftovers(string cgroupMount)
+    {
+        foreach (var pin in Directory.EnumerateFiles(BpfFs, "cordon-*"))
+        {
+            if (OwnerGone(Path.GetFileName(pin)))
+            {
+                File.Delete(pin);
+            }
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories(cgroupMount, "cordon-*"))
+        {
+            if (OwnerGone(Path.GetFileName(dir)))
+            {
+                KillAndRemove(dir);
+            }
+        }
+    }
+
+    private static bool OwnerGone(string name)
+    {
+        var parts = name.Split('-');
+        return parts.Length >= 2 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) &&
+            !Directory.Exists($"/proc/{pid}");
     }
 
     private static unsafe ulong InodeOf(string path)
@@ -271,31 +316,10 @@ public sealed class LsmEngine : IDisposable
     public void Dispose()
     {
         // The sandbox goes first: once the programs are detached nothing would hold its processes back.
-        if (Directory.Exists(cgroup))
-        {
-            try
-            {
-                File.WriteAllText(Path.Combine(cgroup, "cgroup.kill"), "1");
-            }
-            catch (IOException)
-            {
-            }
-
-            for (int i = 0; i < 50 && Directory.Exists(cgroup); i++)
-            {
-                try
-                {
-                    Directory.Delete(cgroup);
-                }
-                catch (IOException)
-                {
-                    Thread.Sleep(20); // its processes are still exiting
-                }
-            }
-        }
-
+        KillAndRemove(cgroup);
         foreach (var link in links)
         {
+            _ = LibBpf.LinkUnpin(link);
             link.Dispose();
         }
 
@@ -313,6 +337,34 @@ public sealed class LsmEngine : IDisposable
         }
         catch (IOException)
         {
+        }
+    }
+
+    private static void KillAndRemove(string dir)
+    {
+        if (!Directory.Exists(dir))
+        {
+            return;
+        }
+
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "cgroup.kill"), "1");
+        }
+        catch (IOException)
+        {
+        }
+
+        for (int i = 0; i < 50 && Directory.Exists(dir); i++)
+        {
+            try
+            {
+                Directory.Delete(dir);
+            }
+            catch (IOException)
+            {
+                Thread.Sleep(20); // its processes are still exiting
+            }
         }
     }
 
