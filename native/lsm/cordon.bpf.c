@@ -297,10 +297,25 @@ int BPF_PROG(cordon_symlink, const struct path *dir, struct dentry *dentry, cons
 	return in_sandbox() ? ask_name(dir, dentry, CORDON_LINK) : 0;
 }
 
+/* A hard link gives the file a second name, which could sit in an allowed folder: the seccomp engine therefore
+ * asks for read and write of the source. Here the source has no path a sleepable program can print (only a dentry),
+ * so the link is allowed only when this run already holds a rule's verdict allowing the file to be read or written
+ * (cached when it was opened); otherwise it is refused without asking. README.md lists this. */
 SEC("lsm.s/path_link")
 int BPF_PROG(cordon_link, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry)
 {
-	return in_sandbox() ? ask_name(new_dir, new_dentry, CORDON_LINK) : 0;
+	if (!in_sandbox())
+		return 0;
+	struct cordon_key key = {};
+	key.dev = BPF_CORE_READ(old_dentry, d_inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(old_dentry, d_inode, i_ino);
+	key.op = CORDON_READ;
+	__u8 *read = bpf_map_lookup_elem(&verdicts, &key);
+	key.op = CORDON_WRITE;
+	__u8 *write = bpf_map_lookup_elem(&verdicts, &key);
+	if (!(read && *read == 1) && !(write && *write == 1))
+		return -EACCES;
+	return ask_name(new_dir, new_dentry, CORDON_LINK);
 }
 
 SEC("lsm.s/path_rename")
@@ -363,6 +378,38 @@ int BPF_PROG(cordon_inode_permission, struct inode *inode, int mask)
 {
 	if (!(mask & MAY_WRITE) || BPF_CORE_READ(inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
 		return 0;
+	return in_sandbox() ? -EPERM : 0;
+}
+
+/* No new namespaces and no mounts inside: the hooks decide on the path as the caller's namespace shows it, so a
+ * private mount namespace with the secret's folder bound over an allowed one would show an allowed path. */
+SEC("lsm/userns_create")
+int BPF_PROG(cordon_userns, const struct cred *cred)
+{
+	return in_sandbox() ? -EPERM : 0;
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(cordon_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags, void *data)
+{
+	return in_sandbox() ? -EPERM : 0;
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(cordon_move_mount, const struct path *from_path, const struct path *to_path)
+{
+	return in_sandbox() ? -EPERM : 0;
+}
+
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(cordon_pivotroot, const struct path *old_path, const struct path *new_path)
+{
+	return in_sandbox() ? -EPERM : 0;
+}
+
+SEC("lsm/path_chroot")
+int BPF_PROG(cordon_chroot, const struct path *path)
+{
 	return in_sandbox() ? -EPERM : 0;
 }
 

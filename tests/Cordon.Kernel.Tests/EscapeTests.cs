@@ -88,6 +88,14 @@ public sealed class EscapeTests : IDisposable
     }
 
     [Fact]
+    public void Binding_the_secrets_folder_over_an_allowed_one_in_a_private_namespace()
+    {
+        var mnt = Path.Combine(s.Work, "mnt");
+        Directory.CreateDirectory(mnt);
+        Stopped(Attack("bind-mount", Path.GetDirectoryName(s.Secret)!, mnt));
+    }
+
+    [Fact]
     public void Io_uring_is_refused() => Stopped(Attack("io-uring"));
 
     [Fact]

@@ -114,6 +114,32 @@ why="$pins pins, $cg cgroups left"; t the_next_run_removes_what_a_dead_run_left 
 pins=$(ls /sys/fs/bpf | grep -c "^cordon-")
 why="$pins pins left"; t a_finished_run_leaves_no_pins [ "$pins" = 0 ]
 
+# The escape suite (tests/escape/escape.c) against this engine: every attack that applies to it. Each must report
+# "stopped:" and the secret must appear nowhere. (io_uring, x32, int 0x80, a second seccomp listener and clone3
+# are seccomp-engine matters: here io_uring is decided like any open, see above.)
+mkdir -p $W/mnt; echo harmless > $W/allowed.txt; chown -R 1000:1000 $W
+attack() { # NAME ARGS...: one attack as the sudo user, only the work folder granted
+  name="$1"; shift
+  out=$(run --allow-read=$W --allow-write=$W -- /opt/tests/escape "$@" 2>&1)
+  why="$(printf '%s' "$out" | tail -n 2)"; t "escape_$name" eval 'has "$out" "stopped:" && ! leaked'
+}
+attack read read $H/.ssh/id_rsa
+attack symlink symlink $H/.ssh/id_rsa $W/elink
+attack hardlink hardlink $H/.ssh/id_rsa $W/ehard
+attack rename rename $H/.ssh/id_rsa $W/emoved
+attack proc_root proc-root $H/.ssh/id_rsa
+attack opath_reopen opath-reopen $H/.ssh/id_rsa
+attack dirfd dirfd $H/.ssh id_rsa
+attack openat2 openat2 $H/.ssh/id_rsa
+attack swap_race swap-race $W/allowed.txt $H/.ssh/id_rsa $MARK 2000
+attack shm_swap shm-swap $W/allowed.txt $H/.ssh/id_rsa $MARK 2000
+attack supervisor supervisor grandparent
+attack bashrc write $H/.bashrc
+attack bind_mount bind-mount $H/.ssh $W/mnt
+t escape_bashrc_unchanged sh -c "! grep -q pwned $H/.bashrc"
+out=$(run --allow-read=$W --allow-write=$W -- sh -c "cat $W/allowed.txt >/dev/null && ln $W/allowed.txt $W/second && cat $W/second" 2>&1)
+why="out=$out"; t hard_link_of_a_file_the_run_may_read_works [ "$out" = harmless ]
+
 # Attacks by a root program (no SUDO_UID: cordon runs it as root). Without the hooks each of these would work.
 unset SUDO_UID SUDO_GID
 out=$(run -A -- /opt/tests/bpftool prog list 2>&1); rc=$?
@@ -124,6 +150,9 @@ why="output: $(cat /tmp/kill.out)"; t root_program_cannot_kill_cordon grep -q su
 
 out=$(run -A --deny-read=$H/.ssh -- sh -c "echo \$\$ > /sys/fs/cgroup/cgroup.procs; cat $H/.ssh/id_rsa" 2>&1)
 why="out=$out"; t root_program_cannot_leave_the_cgroup_through_cgroup_procs eval '! leaked'
+
+out=$(run --allow-read=$W --allow-write=$W -- /opt/tests/escape bind-mount $H/.ssh $W/mnt 2>&1)
+why="out=$out"; t root_program_cannot_bind_the_secret_over_an_allowed_folder eval 'has "$out" "stopped:" && ! leaked'
 
 out=$(run -A --deny-read=$H/.ssh $T -- /opt/tests/clone_into_cgroup /sys/fs/cgroup /bin/cat $H/.ssh/id_rsa 2>&1)
 why="out=$out"; t root_program_cannot_leave_the_cgroup_through_clone3 eval '! leaked' 
