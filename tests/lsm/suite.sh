@@ -110,7 +110,8 @@ pins=$(ls /sys/fs/bpf | grep -c "^cordon-$dead-")
 why="$pins pinned programs of the dead run"; t killing_cordon_leaves_its_programs_pinned [ "$pins" -gt 0 ]
 run -- true
 pins=$(ls /sys/fs/bpf | grep -c "^cordon-$dead-"); cg=$(ls /sys/fs/cgroup | grep -c "^cordon-$dead$")
-why="$pins pins, $cg cgroups left"; t the_next_run_removes_what_a_dead_run_left eval '[ "$pins" = 0 ] && [ "$cg" = 0 ]'
+rd=$(ls /run | grep -c "^cordon-$dead$")
+why="$pins pins, $cg cgroups, $rd run directories left"; t the_next_run_removes_what_a_dead_run_left eval '[ "$pins" = 0 ] && [ "$cg" = 0 ] && [ "$rd" = 0 ]'
 pins=$(ls /sys/fs/bpf | grep -c "^cordon-")
 why="$pins pins left"; t a_finished_run_leaves_no_pins [ "$pins" = 0 ]
 

@@ -101,10 +101,10 @@ public sealed class LsmEngine : IDisposable
             engine.Setup(rootLevel);
             return engine;
         }
-        catch
+        catch (Exception e)
         {
             engine.Dispose();
-            throw;
+            throw e is SandboxException ? e : new SandboxException("the LSM engine could not start: " + e.Message);
         }
     }
 
@@ -188,6 +188,22 @@ public sealed class LsmEngine : IDisposable
             if (OwnerGone(Path.GetFileName(dir)))
             {
                 KillAndRemove(dir);
+            }
+        }
+
+        // A dead cordon's FUSE mount stays, disconnected (ENOTCONN), until somebody unmounts it.
+        foreach (var dir in Directory.EnumerateDirectories("/run", "cordon-*"))
+        {
+            if (OwnerGone(Path.GetFileName(dir)))
+            {
+                _ = Libc.Umount2(Path.Combine(dir, "fs"), MNT_DETACH);
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
             }
         }
     }
