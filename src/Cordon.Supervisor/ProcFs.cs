@@ -75,6 +75,33 @@ internal static unsafe class ProcFs
         return null;
     }
 
+    /// <summary>
+    /// Whether SIGKILL is pending for the thread or its process (SigPnd, ShdPnd in /proc/TID/status), or the thread
+    /// is gone. A thread killed while the kernel waits on a FUSE request it already handed out cannot leave until
+    /// the request is answered (fs/fuse/dev.c, request_wait_answer): this is how cordon learns it stopped asking.
+    /// </summary>
+    public static bool Dying(int tid)
+    {
+        var text = ReadText($"/proc/{tid}/status");
+        if (text is null)
+        {
+            return true;
+        }
+
+        const ulong sigkill = 1UL << 8;
+        foreach (var line in text.Split('\n'))
+        {
+            if ((line.StartsWith("SigPnd:", StringComparison.Ordinal) || line.StartsWith("ShdPnd:", StringComparison.Ordinal)) &&
+                ulong.TryParse(line.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong mask) &&
+                (mask & sigkill) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public static int Tgid(int tid) => StatusField(tid, "Tgid") ?? tid;
 
     public static int? ParentPid(int pid) => StatusField(pid, "PPid");

@@ -333,14 +333,21 @@ internal sealed partial class Supervisor
     /// <summary>How often a pending question checks that its asker is still waiting in its system call.</summary>
     private static readonly TimeSpan AskerCheck = TimeSpan.FromMilliseconds(250);
 
-    private async Task<Decision> DecideSlowlyAsync(Call c, Request request)
+    private Task<Decision> DecideSlowlyAsync(Call c, Request request) => DecideWhileAskedAsync(policy, request, c.StillValid);
+
+    /// <summary>
+    /// Asks the policy (perhaps a person), and withdraws the question when <paramref name="stillAsking"/> says the
+    /// asker stopped waiting (killed, or its whole program exited): checked every <see cref="AskerCheck"/>.
+    /// Both engines use it.
+    /// </summary>
+    internal static async Task<Decision> DecideWhileAskedAsync(Policy.Policy policy, Request request, Func<bool> stillAsking)
     {
         using var gone = new CancellationTokenSource();
         var decided = policy.DecideAsync(request, gone.Token).AsTask();
         while (!decided.IsCompleted)
         {
             await Task.WhenAny(decided, Task.Delay(AskerCheck)).ConfigureAwait(false);
-            if (!decided.IsCompleted && !c.StillValid())
+            if (!decided.IsCompleted && !stillAsking())
             {
                 await gone.CancelAsync().ConfigureAwait(false);
                 break;

@@ -99,6 +99,12 @@ why="screen: $(printf '%s' "$out" | tail -n 3)"; t prompt_allow_once_lets_the_re
 out=$(/opt/tests/pty_answer "wants to read" n -- "$C" run --engine lsm -- cat $H/.ssh/id_rsa 2>&1)
 why="screen: $(printf '%s' "$out" | tail -n 3)"; t prompt_deny_keeps_the_secret eval 'has "$out" "wants to read" && ! leaked'
 
+out=$(/opt/tests/pty_answer "wants to read" "" -- "$C" run --engine lsm -- sh -c "cat $H/.ssh/id_rsa & sleep 3; kill -9 \$!; sleep 2; echo over" 2>&1)
+why="screen: $(printf '%s' "$out" | tail -n 3)"; t question_of_a_killed_thread_is_withdrawn eval 'has "$out" "denied (no answer)" && has "$out" over && ! leaked'
+
+/opt/tests/pty_answer "wants to read" "" -- "$C" run --engine lsm -- sh -c "cat $H/.ssh/id_rsa & sleep 3; exit 3" > /tmp/exit.out 2>&1; rc=$?
+why="rc=$rc screen: $(tail -n 2 /tmp/exit.out)"; t a_question_open_when_the_program_exits_does_not_hold_cordon eval '[ $rc -eq 3 ] && ! grep -q $MARK /tmp/exit.out'
+
 out=$("$C" doctor 2>&1)
 why="doctor: $(printf '%s' "$out" | grep engine)"; t doctor_says_the_lsm_engine_runs_here has "$out" "engine: lsm"
 

@@ -282,7 +282,10 @@ public sealed class LsmEngine : IDisposable
         Decision decision;
         try
         {
-            decision = policy.Match(request) ?? await policy.DecideAsync(request, CancellationToken.None).ConfigureAwait(false);
+            // While a person decides, the question stays only as long as the thread waits for it: a killed thread
+            // stays in the kernel until its FUSE request is answered, so a pending SIGKILL withdraws the question.
+            decision = policy.Match(request) ??
+                await Supervisor.DecideWhileAskedAsync(policy, request, () => !ProcFs.Dying(t) && ReadRequest(tid) is { } now && now.SameQuestion(raw)).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -301,7 +304,11 @@ public sealed class LsmEngine : IDisposable
         return decision.Allowed;
     }
 
-    private readonly record struct RawRequest(uint Op, ulong Dev, ulong Ino, string Path, string Name, byte[] Addr);
+    private readonly record struct RawRequest(uint Op, ulong Dev, ulong Ino, string Path, string Name, byte[] Addr)
+    {
+        public bool SameQuestion(RawRequest other) =>
+            Op == other.Op && Dev == other.Dev && Ino == other.Ino && Path == other.Path && Name == other.Name && Addr.AsSpan().SequenceEqual(other.Addr);
+    }
 
     private unsafe RawRequest? ReadRequest(uint tid)
     {
