@@ -149,11 +149,11 @@ public sealed class LsmEngine : IDisposable
 
         for (nint prog = LibBpf.NextProgram(bpf, 0); prog != 0; prog = LibBpf.NextProgram(bpf, prog))
         {
+            string name = Marshal.PtrToStringUTF8(LibBpf.ProgramName(prog)) ?? "?";
             nint link = LibBpf.ProgramAttach(prog);
             if (link == 0)
             {
-                var e = Io.LastErrno;
-                throw new ErrnoException($"attaching {Marshal.PtrToStringUTF8(LibBpf.ProgramName(prog))}", e);
+                throw new ErrnoException($"attaching {name}", Io.LastErrno);
             }
 
             var handle = new BpfLinkHandle(link);
@@ -162,7 +162,7 @@ public sealed class LsmEngine : IDisposable
             // Pinned, the programs outlive cordon: if it dies, its descriptors close, and unpinned links would detach
             // and leave the sandbox unwatched until the launcher kills it. Pinned, they stay and deny every question
             // (the helper is gone), so a crash fails closed. A later cordon removes the pins of dead runs.
-            string pin = $"{BpfFs}/cordon-{Libc.GetPid()}-{Marshal.PtrToStringUTF8(LibBpf.ProgramName(prog))}";
+            string pin = $"{BpfFs}/{Path.GetFileName(cgroup)}-{name}";
             if (LibBpf.LinkPin(handle, pin) != 0)
             {
                 throw new ErrnoException($"pinning {pin}", Io.LastErrno);
@@ -280,11 +280,13 @@ public sealed class LsmEngine : IDisposable
         }
 
         Decision decision;
+        Decision? ruled = null;
         try
         {
             // While a person decides, the question stays only as long as the thread waits for it: a killed thread
             // stays in the kernel until its FUSE request is answered, so a pending SIGKILL withdraws the question.
-            decision = policy.Match(request) ??
+            ruled = policy.Match(request);
+            decision = ruled ??
                 await Supervisor.DecideWhileAskedAsync(policy, request, () => !ProcFs.Dying(t) && ReadRequest(tid) is { } now && now.SameQuestion(raw)).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -296,7 +298,8 @@ public sealed class LsmEngine : IDisposable
 
         // A verdict a rule gives (a flag, a profile, the base rules, or an answer remembered as a rule) holds for the
         // rest of the run: store it for this inode, so the kernel decides the next open alone.
-        if (raw.Ino != 0 && policy.Match(request) is { } rule && rule.Verdict == decision.Verdict)
+        // (An answer a person gave only becomes a rule through the policy: ask it again only then.)
+        if (raw.Ino != 0 && (ruled ?? policy.Match(request)) is { } rule && rule.Verdict == decision.Verdict)
         {
             StoreVerdict(raw.Dev, raw.Ino, raw.Op, decision.Allowed);
         }
