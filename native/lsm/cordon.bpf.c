@@ -23,6 +23,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFIFO 0010000
 #define S_IFCHR 0020000
 #define S_IFBLK 0060000
+#define S_IFDIR 0040000
+#define WALK_MAX 64 /* path components (and mount crossings) a folder walk looks at before it gives up and asks */
 
 /* What a request asks for; the same numbers are in src/Cordon.Supervisor/Lsm/LsmEngine.cs. */
 enum cordon_op {
@@ -44,7 +46,7 @@ struct cordon_config {
 	__u32 cordon_tgid; /* cordon itself: the sandbox may not signal or trace it */
 	__u64 cgroup_id;   /* the sandbox's cgroup (its inode number in cgroup2); 0: no sandbox yet */
 	__u32 cgroup_level; /* its depth below the root cgroup */
-	__u32 pad;
+	__u32 folder_gen;  /* folder grants hold only while this is unchanged (bumped when a directory moves or goes) */
 };
 
 /* One question. A file is path (+ "/" + name when the object is a name in the directory path: create, delete,
@@ -52,8 +54,10 @@ struct cordon_config {
 struct cordon_request {
 	__u32 op;
 	__u32 addr_len;
-	__u64 dev; /* with ino: the object, for the verdict cache (0: no object, nothing cached) */
+	__u64 dev; /* with ino and gen: the object, for the verdict cache (0: no object, nothing cached) */
 	__u64 ino;
+	__u32 gen; /* the inode's generation: a freed inode number given to a new file does not inherit verdicts */
+	__u32 pad;
 	char answer[8]; /* the xattr value lands here: a dynptr must point into a map value, not the stack */
 	__u8 addr[128];
 	char name[256];
@@ -62,6 +66,14 @@ struct cordon_request {
 
 struct cordon_key {
 	__u64 dev;
+	__u64 ino;
+	__u32 op;
+	__u32 gen;
+};
+
+/* A folder granted by the rules: the directory (mount, inode) and an op. Everything below it is allowed. */
+struct cordon_folder {
+	__u64 mnt; /* the mount's unique id (statx STATX_MNT_ID_UNIQUE): a bind mount elsewhere does not match */
 	__u64 ino;
 	__u32 op;
 	__u32 pad;
@@ -89,6 +101,15 @@ struct {
 	__type(key, struct cordon_key);
 	__type(value, __u8);
 } verdicts SEC(".maps");
+
+/* Folders every file below which the rules allow, and the folder_gen they were computed in. Written by cordon
+ * from its rules (Policy.FolderVerdict), so that a whole tree is decided here without a question per file. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct cordon_folder);
+	__type(value, __u32);
+} folders SEC(".maps");
 
 /* A zeroed request to create map entries from: too large for the BPF stack. */
 struct {
@@ -165,22 +186,102 @@ static void cancel(void)
 	bpf_map_delete_elem(&requests, &tid);
 }
 
-/* An open or exec of a file: cached verdicts by (device, inode, op) are applied here without asking. */
+/* The mount a vfsmount is part of (the kernel's real_mount), with the offset relocated for the running kernel. */
+static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
+{
+	return (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+/* One step of a folder walk (bpf_loop callback: the verifier checks it once, not once per step). */
+struct walk {
+	struct mount *m;
+	struct dentry *d;
+	struct cordon_folder key;
+	__u32 gen;
+	bool found;
+};
+
+static long walk_step(__u64 i, void *ctx)
+{
+	struct walk *w = ctx;
+	/* (Locals: a CO-RE read of w->m would ask the kernel's BTF for struct walk.) */
+	struct mount *m = w->m;
+	struct dentry *d = w->d;
+	w->key.mnt = BPF_CORE_READ(m, mnt_id_unique);
+	w->key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	__u32 *made = bpf_map_lookup_elem(&folders, &w->key);
+	if (made && *made == w->gen) {
+		w->found = true;
+		return 1;
+	}
+	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
+		struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+		if (!parent || parent == m)
+			return 1; /* the root of the mount tree */
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = parent;
+		return 0;
+	}
+	struct dentry *up = BPF_CORE_READ(d, d_parent);
+	if (!up || up == d)
+		return 1;
+	w->d = up;
+	return 0;
+}
+
+/* Whether a granted folder holds the object at (mount, dentry): the dentry itself or a directory above it, crossing
+ * mount points up to the root, as its path would. The walk reads d_parent without locks: a directory renamed while
+ * it runs may be seen at its old or its new place (README.md, "LSM engine"). */
+static bool in_granted_folder(struct vfsmount *vfsmnt, struct dentry *d, __u32 op)
+{
+	struct cordon_config *cfg = cordon_cfg();
+	if (!cfg || !vfsmnt || !d)
+		return false;
+	struct walk w = {};
+	w.m = real_mount(vfsmnt);
+	w.d = d;
+	w.key.op = op;
+	w.gen = cfg->folder_gen;
+	bpf_loop(WALK_MAX, walk_step, &w, 0);
+	return w.found;
+}
+
+/* A directory that goes away or moves can take a folder grant's inode number with it, or move a granted folder to
+ * a path the rules do not grant: the grants stop counting until cordon recomputes them (it notices the change). */
+static void folders_changed(void)
+{
+	struct cordon_config *cfg = cordon_cfg();
+	if (cfg)
+		__sync_fetch_and_add(&cfg->folder_gen, 1);
+}
+
+static __always_inline __u32 inode_gen(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, i_generation);
+}
+
+/* An open or exec of a file: cached verdicts by (device, inode, op) and granted folders are applied here without
+ * asking. */
 static int ask_file(struct file *file, __u32 op)
 {
 	struct cordon_key key = {};
-	key.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	key.ino = BPF_CORE_READ(file, f_inode, i_ino);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.gen = inode_gen(inode);
 	key.op = op;
 	__u8 *known = bpf_map_lookup_elem(&verdicts, &key);
 	if (known)
 		return *known == 1 ? 0 : -EACCES;
+	if (in_granted_folder(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), op))
+		return 0;
 
 	struct cordon_request *req = begin(op);
 	if (!req)
 		return -EACCES;
 	req->dev = key.dev;
 	req->ino = key.ino;
+	req->gen = key.gen;
 	if (bpf_path_d_path(&file->f_path, req->path, sizeof(req->path)) < 0) {
 		cancel();
 		return -EACCES;
@@ -191,6 +292,8 @@ static int ask_file(struct file *file, __u32 op)
 /* A name in a directory (create, delete, link, rename): the directory's path and the name. */
 static int ask_name(const struct path *dir, struct dentry *dentry, __u32 op)
 {
+	if (in_granted_folder(BPF_CORE_READ(dir, mnt), BPF_CORE_READ(dir, dentry), op))
+		return 0;
 	struct cordon_request *req = begin(op);
 	if (!req)
 		return -EACCES;
@@ -206,6 +309,8 @@ static int ask_name(const struct path *dir, struct dentry *dentry, __u32 op)
 /* A change to an existing object named by a path (truncate, chmod, chown). */
 static int ask_path(const struct path *path, __u32 op)
 {
+	if (in_granted_folder(BPF_CORE_READ(path, mnt), BPF_CORE_READ(path, dentry), op))
+		return 0;
 	struct cordon_request *req = begin(op);
 	if (!req)
 		return -EACCES;
@@ -279,10 +384,27 @@ int BPF_PROG(cordon_mkdir, const struct path *dir, struct dentry *dentry, umode_
 	return in_sandbox() ? ask_name(dir, dentry, CORDON_CREATE) : 0;
 }
 
+/* Any process's rmdir of a granted folder frees its inode number for reuse: the grants are recomputed. */
 SEC("lsm.s/path_rmdir")
 int BPF_PROG(cordon_rmdir, const struct path *dir, struct dentry *dentry)
 {
-	return in_sandbox() ? ask_name(dir, dentry, CORDON_DELETE) : 0;
+	if (in_sandbox()) {
+		int r = ask_name(dir, dentry, CORDON_DELETE);
+		if (r)
+			return r;
+	}
+	struct cordon_folder key = {};
+	struct mount *m = real_mount(BPF_CORE_READ(dir, mnt));
+	key.mnt = BPF_CORE_READ(m, mnt_id_unique);
+	key.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+	for (__u32 op = CORDON_READ; op <= CORDON_ATTR; op <<= 1) {
+		key.op = op;
+		if (bpf_map_lookup_elem(&folders, &key)) {
+			folders_changed();
+			break;
+		}
+	}
+	return 0;
 }
 
 SEC("lsm.s/path_unlink")
@@ -307,25 +429,40 @@ int BPF_PROG(cordon_link, struct dentry *old_dentry, const struct path *new_dir,
 	if (!in_sandbox())
 		return 0;
 	struct cordon_key key = {};
-	key.dev = BPF_CORE_READ(old_dentry, d_inode, i_sb, s_dev);
-	key.ino = BPF_CORE_READ(old_dentry, d_inode, i_ino);
+	struct inode *inode = BPF_CORE_READ(old_dentry, d_inode);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.gen = inode_gen(inode);
 	key.op = CORDON_READ;
 	__u8 *read = bpf_map_lookup_elem(&verdicts, &key);
 	key.op = CORDON_WRITE;
 	__u8 *write = bpf_map_lookup_elem(&verdicts, &key);
-	if (!(read && *read == 1) && !(write && *write == 1))
+	/* (A hard link stays on one mount, so the source's folders are walked on the target's.) */
+	struct vfsmount *mnt = BPF_CORE_READ(new_dir, mnt);
+	if (!(read && *read == 1) && !(write && *write == 1) && !in_granted_folder(mnt, old_dentry, CORDON_READ) &&
+	    !in_granted_folder(mnt, old_dentry, CORDON_WRITE))
 		return -EACCES;
 	return ask_name(new_dir, new_dentry, CORDON_LINK);
 }
 
+/* Any process's rename of a directory may move a granted folder (or one above it) to a path the rules do not grant,
+ * or replace one: the grants are recomputed. */
 SEC("lsm.s/path_rename")
 int BPF_PROG(cordon_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
 	     struct dentry *new_dentry, unsigned int flags)
 {
-	if (!in_sandbox())
-		return 0;
-	int r = ask_name(old_dir, old_dentry, CORDON_RENAME);
-	return r ? r : ask_name(new_dir, new_dentry, CORDON_RENAME);
+	if (in_sandbox()) {
+		int r = ask_name(old_dir, old_dentry, CORDON_RENAME);
+		if (!r)
+			r = ask_name(new_dir, new_dentry, CORDON_RENAME);
+		if (r)
+			return r;
+	}
+	umode_t from = BPF_CORE_READ(old_dentry, d_inode, i_mode);
+	struct inode *over = BPF_CORE_READ(new_dentry, d_inode);
+	if ((from & S_IFMT) == S_IFDIR || (over && (BPF_CORE_READ(over, i_mode) & S_IFMT) == S_IFDIR))
+		folders_changed();
+	return 0;
 }
 
 SEC("lsm.s/path_truncate")

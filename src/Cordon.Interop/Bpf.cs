@@ -35,14 +35,14 @@ public static unsafe partial class LibBpf
     [LibraryImport(Lib, EntryPoint = "bpf_link__pin", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int LinkPin(BpfLinkHandle link, string path);
 
-    [LibraryImport(Lib, EntryPoint = "bpf_link__unpin", SetLastError = true)]
-    public static partial int LinkUnpin(BpfLinkHandle link);
-
     [LibraryImport(Lib, EntryPoint = "bpf_link__destroy")]
     public static partial int LinkDestroy(nint link);
 
     [LibraryImport(Lib, EntryPoint = "bpf_map_update_elem", SetLastError = true)]
     public static partial int MapUpdate(int fd, void* key, void* value, ulong flags);
+
+    [LibraryImport(Lib, EntryPoint = "bpf_map_delete_elem", SetLastError = true)]
+    public static partial int MapDelete(int fd, void* key);
 
     [LibraryImport(Lib, EntryPoint = "bpf_map_lookup_elem", SetLastError = true)]
     public static partial int MapLookup(int fd, void* key, void* value);
@@ -86,10 +86,12 @@ public struct LsmConfig
     public uint CordonTgid;
     public ulong CgroupId;
     public uint CgroupLevel;
-    public uint Pad;
+
+    /// <summary>Folder grants count only while they carry this number (the kernel bumps it when a directory moves or goes).</summary>
+    public uint FolderGen;
 }
 
-/// <summary>native/lsm/cordon.bpf.c, struct cordon_request: 416 + PATH_MAX (4096) bytes.</summary>
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_request: 424 + PATH_MAX (4096) bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public unsafe struct LsmRequest
 {
@@ -100,6 +102,8 @@ public unsafe struct LsmRequest
     public uint AddrLen;
     public ulong Dev;
     public ulong Ino;
+    public uint Gen;
+    private readonly uint pad;
     public fixed byte Answer[8];
     public fixed byte Addr[AddrMax];
     public fixed byte Name[NameMax];
@@ -113,5 +117,18 @@ public struct LsmVerdictKey
     public ulong Dev;
     public ulong Ino;
     public uint Op;
-    public uint Pad;
+
+    /// <summary>The inode's generation (i_generation), so that a reused inode number does not inherit a verdict.</summary>
+    public uint Gen;
+}
+
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_folder: 24 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct LsmFolderKey
+{
+    /// <summary>The mount's unique id (statx STATX_MNT_ID_UNIQUE; struct mount's mnt_id_unique).</summary>
+    public ulong Mnt;
+    public ulong Ino;
+    public uint Op;
+    private readonly uint pad;
 }

@@ -40,6 +40,9 @@ public static unsafe partial class Libc
     [LibraryImport(C, EntryPoint = "fstatat", SetLastError = true)]
     public static partial int FStatAt(int dirfd, byte* path, out Stat st, int flags);
 
+    [LibraryImport(C, EntryPoint = "statx", SetLastError = true)]
+    public static partial int Statx(int dirfd, byte* path, int flags, uint mask, out Statx st);
+
     [LibraryImport(C, EntryPoint = "unlinkat", SetLastError = true)]
     public static partial int UnlinkAt(int dirfd, byte* path, int flags);
 

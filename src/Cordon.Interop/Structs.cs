@@ -32,6 +32,31 @@ public struct Stat
     public readonly uint Type => Mode & Kernel.S_IFMT;
 }
 
+/// <summary>struct statx (include/uapi/linux/stat.h): 256 bytes. Only the fields cordon reads are named.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct Statx
+{
+    /// <summary>statx mask bit: stx_mnt_id holds the mount's unique 64-bit id (Linux 6.8).</summary>
+    public const uint STATX_MNT_ID_UNIQUE = 0x4000;
+    public const uint STATX_TYPE = 0x1;
+    public const uint STATX_INO = 0x100;
+
+    public uint Mask;
+    public uint BlkSize;
+    public ulong Attributes;
+    public uint Nlink;
+    public uint Uid;
+    public uint Gid;
+    public ushort Mode;
+    private readonly ushort spare0;
+    public ulong Ino;
+    private fixed byte middle[0x90 - 0x28]; // size, blocks, attributes_mask, four timestamps, device numbers
+    public ulong MntId;
+    private fixed byte rest[0x100 - 0x98];
+
+    public readonly uint Type => Mode & Kernel.S_IFMT;
+}
+
 /// <summary>struct timespec: 16 bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct Timespec

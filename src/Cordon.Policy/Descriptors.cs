@@ -38,6 +38,30 @@ public abstract record Descriptor
 
     /// <summary>The text a user would write for it.</summary>
     public abstract string Text { get; }
+
+    /// <summary>
+    /// How much of the tree at <paramref name="folder"/> (the folder and every path below it) this descriptor may
+    /// cover. Must never understate: <see cref="Reach.None"/> and <see cref="Reach.All"/> are promises the LSM engine
+    /// relies on to decide a whole folder in the kernel. The default, <see cref="Reach.Some"/>, promises nothing.
+    /// </summary>
+    public virtual Reach Within(string folder) => Reach.Some;
+
+    /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies below it (both canonical).</summary>
+    public static bool InTree(string folder, string path) =>
+        folder == "/" ? path.StartsWith('/') : path == folder || (path.Length > folder.Length && path[folder.Length] == '/' && path.StartsWith(folder, StringComparison.Ordinal));
+}
+
+/// <summary>What part of a folder's tree a descriptor covers (see <see cref="Descriptor.Within"/>).</summary>
+public enum Reach
+{
+    /// <summary>No path in it.</summary>
+    None,
+
+    /// <summary>Perhaps some paths (or all: not known).</summary>
+    Some,
+
+    /// <summary>Every path in it.</summary>
+    All,
 }
 
 /// <summary>Everything of a kind (`--allow-read` with no value).</summary>
@@ -48,6 +72,8 @@ public sealed record AnyDescriptor : Descriptor
     public override int Specificity => 0;
 
     public override string Text => "";
+
+    public override Reach Within(string folder) => Reach.All;
 }
 
 /// <summary>An absolute path and, unless it is a glob, everything below it.</summary>
@@ -71,6 +97,9 @@ public sealed record PathDescriptor : Descriptor
 
     public string Path { get; }
 
+    /// <summary>Whether <see cref="Path"/> is a glob pattern rather than a path.</summary>
+    public bool IsGlob => glob is not null;
+
     public override bool Matches(Request request) => Covers(request.Resource);
 
     /// <summary>True when <paramref name="path"/> is this path, lies below it, or matches the glob.</summary>
@@ -91,6 +120,18 @@ public sealed record PathDescriptor : Descriptor
             : path.Length > Path.Length && path[Path.Length] == '/' && path.StartsWith(Path, StringComparison.Ordinal);
     }
 
+    public override Reach Within(string folder)
+    {
+        if (glob is null)
+        {
+            return InTree(Path, folder) ? Reach.All : InTree(folder, Path) ? Reach.Some : Reach.None;
+        }
+
+        // Whatever a glob matches starts with its literal leading folders.
+        var literal = glob.LiteralPrefix;
+        return InTree(literal, folder) || InTree(folder, literal) ? Reach.Some : Reach.None;
+    }
+
     // Deeper paths are more specific; a glob ranks just below the literal path of the same depth.
     public override int Specificity => (Path == "/" ? 1 : (Path.Count(c => c == '/') + 1)) * 4 - (glob is null ? 0 : 2);
 
@@ -103,6 +144,8 @@ public sealed record ProgramDescriptor(string Path) : Descriptor
     public override bool Matches(Request request) => request.Resource == Path;
 
     public override int Specificity => 100;
+
+    public override Reach Within(string folder) => InTree(folder, Path) ? Reach.Some : Reach.None;
 
     public override string Text => Path;
 }
@@ -358,6 +401,21 @@ public sealed class Glob
     public string Pattern { get; }
 
     public static bool IsPattern(string path) => path.AsSpan().IndexOfAny('*', '?') >= 0;
+
+    /// <summary>The folder made of the pattern's leading segments that hold no wildcard ("/" when the first does).</summary>
+    public string LiteralPrefix
+    {
+        get
+        {
+            int n = 1;
+            while (n < parts.Length && !IsPattern(parts[n]))
+            {
+                n++;
+            }
+
+            return n <= 1 ? "/" : string.Join('/', parts[..n]);
+        }
+    }
 
     public bool Matches(string path) => Match(parts, 0, path.Split('/'), 0);
 

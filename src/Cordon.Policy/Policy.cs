@@ -174,6 +174,81 @@ public sealed class Policy : IDisposable
         return decision;
     }
 
+    /// <summary>
+    /// The verdict the rules give every path at or below <paramref name="folder"/> (a canonical path) for requests of
+    /// <paramref name="kind"/>, or null when they may give different verdicts there, or none (a person would be asked).
+    /// Conservative: null whenever a rule might decide part of the tree differently. The LSM engine stores an allow
+    /// for such a folder in the kernel, which then decides every file below it without asking cordon.
+    /// Only for path rules (read, write, run): a rule that depends on who asks promises nothing.
+    /// </summary>
+    public Verdict? FolderVerdict(AccessKind kind, string folder)
+    {
+        if (kind is not (AccessKind.Read or AccessKind.Write or AccessKind.Run) || !folder.StartsWith('/'))
+        {
+            return null;
+        }
+
+        Rule[][] user;
+        lock (gate)
+        {
+            user = userRules;
+        }
+
+        var (reached, verdict) = Uniform(user[(int)kind], folder);
+        return reached ? verdict : Uniform(baseRules[(int)kind], folder).Verdict;
+    }
+
+    /// <summary>The folders allow rules name (not globs), by kind: where <see cref="FolderVerdict"/> may grant a whole tree.</summary>
+    public IReadOnlyList<(AccessKind Kind, string Folder)> FolderCandidates()
+    {
+        Rule[][] user;
+        lock (gate)
+        {
+            user = userRules;
+        }
+
+        return new[] { AccessKind.Read, AccessKind.Write, AccessKind.Run }
+            .SelectMany(k => user[(int)k].Concat(baseRules[(int)k]))
+            .Where(r => r.Verdict == Verdict.Allow && r.Descriptor is PathDescriptor { IsGlob: false })
+            .Select(r => (r.Kind, ((PathDescriptor)r.Descriptor).Path))
+            .Distinct()
+            .ToList();
+    }
+
+    /// <summary>Whether any of <paramref name="rules"/> reaches the folder's tree, and the verdict if it is the same everywhere.</summary>
+    private static (bool Reached, Verdict? Verdict) Uniform(Rule[] rules, string folder)
+    {
+        Rule? best = null;
+        List<Rule>? partial = null;
+        foreach (var rule in rules)
+        {
+            switch (rule.Descriptor.Within(folder))
+            {
+                case Reach.All when best is null || Beats(rule, best):
+                    best = rule;
+                    break;
+                case Reach.Some:
+                    (partial ??= []).Add(rule);
+                    break;
+            }
+        }
+
+        if (best is null)
+        {
+            // Paths nothing covers would be asked; paths a partial rule covers are decided by it.
+            return (partial is not null, null);
+        }
+
+        // Every path of the tree matches best (and perhaps more): a partial rule changes the verdict only where it
+        // would beat best with the other verdict.
+        bool uniform = partial is null || partial.All(r => r.Verdict == best.Verdict || !Beats(r, best));
+        return (true, uniform ? best.Verdict : null);
+    }
+
+    /// <summary>Whether <paramref name="a"/> wins over <paramref name="b"/> when both match (the rule of <see cref="Best"/>).</summary>
+    private static bool Beats(Rule a, Rule b) =>
+        a.Descriptor.Specificity > b.Descriptor.Specificity || (a.Descriptor.Specificity == b.Descriptor.Specificity && a.Verdict == Verdict.Deny && b.Verdict != Verdict.Deny);
+
     private static Rule? Best(Rule[] rules, Request request)
     {
         Rule? best = null;

@@ -195,6 +195,8 @@ public sealed record SandboxProcDescriptor : Descriptor
     public override int Specificity => 3;
 
     public override string Text => "/proc/<sandbox pid>";
+
+    public override Reach Within(string folder) => InTree("/proc", folder) || InTree(folder, "/proc") ? Reach.Some : Reach.None;
 }
 
 /// <summary>Every socket of one address family (base rule for netlink).</summary>

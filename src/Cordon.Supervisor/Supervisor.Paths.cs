@@ -213,7 +213,7 @@ internal sealed partial class Supervisor
     }
 
     /// <summary>Opens <paramref name="path"/> as O_PATH relative to <paramref name="baseFd"/> with openat2(2).</summary>
-    private static unsafe Errno OpenPathFd(SafeFd? baseFd, ReadOnlySpan<byte> path, int flags, ulong resolve, out SafeFd? fd)
+    internal static unsafe Errno OpenPathFd(SafeFd? baseFd, ReadOnlySpan<byte> path, int flags, ulong resolve, out SafeFd? fd)
     {
         fd = null;
         var z = PathBytes.Z(path.Length == 0 ? "."u8 : path);

@@ -20,6 +20,7 @@ public class StructSizeTests
     public void File_and_socket_structs_match_the_kernel_abi()
     {
         Assert.Equal(144, Unsafe.SizeOf<Stat>());
+        Assert.Equal(256, Unsafe.SizeOf<Statx>());
         Assert.Equal(24, Unsafe.SizeOf<OpenHow>());
         Assert.Equal(56, Unsafe.SizeOf<MsgHdr>());
         Assert.Equal(16, Unsafe.SizeOf<IoVec>());
@@ -48,8 +49,9 @@ public class StructSizeTests
     {
         // native/lsm/cordon.bpf.c: struct cordon_config, cordon_request, cordon_key
         Assert.Equal(24, Unsafe.SizeOf<LsmConfig>());
-        Assert.Equal(416 + 4096, Unsafe.SizeOf<LsmRequest>());
+        Assert.Equal(424 + 4096, Unsafe.SizeOf<LsmRequest>());
         Assert.Equal(24, Unsafe.SizeOf<LsmVerdictKey>());
+        Assert.Equal(24, Unsafe.SizeOf<LsmFolderKey>());
     }
 
     [Fact]

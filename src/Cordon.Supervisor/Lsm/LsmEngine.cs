@@ -37,10 +37,14 @@ public sealed class LsmEngine : IDisposable
     private readonly string runDir;
     private readonly string cgroup;
     private readonly List<BpfLinkHandle> links = [];
+    private readonly List<string> pins = [];
     private BpfObjectHandle? bpf;
     private HelperFileSystem? fs;
     private int helperPid;
-    private int requestsMap = -1, verdictsMap = -1;
+    private int configMap = -1, requestsMap = -1, verdictsMap = -1, foldersMap = -1;
+    private readonly Lock foldersGate = new();
+    private HashSet<(ulong Mnt, ulong Ino, uint Op)> granted = [];
+    private uint grantedGen;
 
     private LsmEngine(Policy.Policy policy, IDecisionObserver observer, string runDir, string cgroup)
     {
@@ -137,15 +141,19 @@ public sealed class LsmEngine : IDisposable
             throw new ErrnoException("loading the BPF programs (bpf_object__load)", Io.LastErrno);
         }
 
-        int configMap = MapFd("cordon_config");
+        configMap = MapFd("cordon_config");
         requestsMap = MapFd("requests");
         verdictsMap = MapFd("verdicts");
+        foldersMap = MapFd("folders");
         var config = new LsmConfig { HelperPid = (uint)helperPid, CordonTgid = (uint)Libc.GetPid(), CgroupId = cgroupId, CgroupLevel = (uint)level };
         uint zero = 0;
         if (LibBpf.MapUpdate(configMap, &zero, &config, 0) != 0)
         {
             throw new ErrnoException("bpf_map_update_elem(cordon_config)", Io.LastErrno);
         }
+
+        GrantFolders(force: true);
+        policy.RuleRemembered += OnRuleRemembered;
 
         for (nint prog = LibBpf.NextProgram(bpf, 0); prog != 0; prog = LibBpf.NextProgram(bpf, prog))
         {
@@ -167,6 +175,8 @@ public sealed class LsmEngine : IDisposable
             {
                 throw new ErrnoException($"pinning {pin}", Io.LastErrno);
             }
+
+            pins.Add(pin);
         }
     }
 
@@ -243,8 +253,86 @@ public sealed class LsmEngine : IDisposable
             (l.EndsWith(name, StringComparison.Ordinal) || l.Contains(name + "/", StringComparison.Ordinal)));
     }
 
+    private void OnRuleRemembered(Rule rule) => GrantFolders(force: true);
+
+    /// <summary>
+    /// Stores in the kernel the folders whose whole tree the rules allow (<see cref="Policy.Policy.FolderVerdict"/>),
+    /// so that the BPF programs decide every file below them without asking. Recomputed when the rules change
+    /// (<paramref name="force"/>) and when the kernel says a directory moved or went away (the generation changed).
+    /// </summary>
+    private unsafe void GrantFolders(bool force)
+    {
+        lock (foldersGate)
+        {
+            var config = new LsmConfig();
+            uint zero = 0;
+            if (LibBpf.MapLookup(configMap, &zero, &config) != 0 || (!force && config.FolderGen == grantedGen))
+            {
+                return;
+            }
+
+            var wanted = new HashSet<(ulong, ulong, uint)>();
+            foreach (var (kind, folder) in policy.FolderCandidates())
+            {
+                if (policy.FolderVerdict(kind, folder) != Verdict.Allow || FolderId(folder) is not { } id)
+                {
+                    continue;
+                }
+
+                foreach (var (op, what) in Operations)
+                {
+                    if (what.Kind == kind)
+                    {
+                        wanted.Add((id.Mnt, id.Ino, op));
+                    }
+                }
+            }
+
+            // Grants the rules no longer give go first; new ones carry the generation read above, so that a
+            // directory moved meanwhile voids them at once.
+            foreach (var old in granted.Where(g => !wanted.Contains(g)))
+            {
+                var key = new LsmFolderKey { Mnt = old.Mnt, Ino = old.Ino, Op = old.Op };
+                _ = LibBpf.MapDelete(foldersMap, &key);
+            }
+
+            foreach (var (mnt, ino, op) in wanted)
+            {
+                var key = new LsmFolderKey { Mnt = mnt, Ino = ino, Op = op };
+                uint gen = config.FolderGen;
+                _ = LibBpf.MapUpdate(foldersMap, &key, &gen, 0);
+            }
+
+            granted = wanted;
+            grantedGen = config.FolderGen;
+        }
+    }
+
+    /// <summary>
+    /// The (mount, inode) of a folder whose path, as written, is its real path: no symbolic link on the way (the
+    /// kernel would see the files below it under another path, which the rule does not name), and a directory.
+    /// </summary>
+    private static unsafe (ulong Mnt, ulong Ino)? FolderId(string folder)
+    {
+        if (Supervisor.OpenPathFd(null, Encoding.UTF8.GetBytes(folder), Kernel.O_DIRECTORY, Kernel.RESOLVE_NO_SYMLINKS, out var fd) != Errno.None)
+        {
+            return null;
+        }
+
+        using (fd)
+        {
+            byte empty = 0;
+            const uint mask = Statx.STATX_TYPE | Statx.STATX_INO | Statx.STATX_MNT_ID_UNIQUE;
+            return Libc.Statx(fd!.Fd, &empty, Kernel.AT_EMPTY_PATH, mask, out var st) == 0 && (st.Mask & Statx.STATX_MNT_ID_UNIQUE) != 0
+                ? (st.MntId, st.Ino)
+                : null;
+        }
+    }
+
     private async Task<bool> DecideAsync(uint tid)
     {
+        // The kernel bumps the folder generation when a directory moves or goes: grants are recomputed first.
+        GrantFolders(force: false);
         if (ReadRequest(tid) is not { } raw)
         {
             // No question from this thread: a getxattr the BPF programs did not make. Deny, and say so.
@@ -301,16 +389,16 @@ public sealed class LsmEngine : IDisposable
         // (An answer a person gave only becomes a rule through the policy: ask it again only then.)
         if (raw.Ino != 0 && (ruled ?? policy.Match(request)) is { } rule && rule.Verdict == decision.Verdict)
         {
-            StoreVerdict(raw.Dev, raw.Ino, raw.Op, decision.Allowed);
+            StoreVerdict(raw, decision.Allowed);
         }
 
         return decision.Allowed;
     }
 
-    private readonly record struct RawRequest(uint Op, ulong Dev, ulong Ino, string Path, string Name, byte[] Addr)
+    private readonly record struct RawRequest(uint Op, ulong Dev, ulong Ino, uint Gen, string Path, string Name, byte[] Addr)
     {
         public bool SameQuestion(RawRequest other) =>
-            Op == other.Op && Dev == other.Dev && Ino == other.Ino && Path == other.Path && Name == other.Name && Addr.AsSpan().SequenceEqual(other.Addr);
+            Op == other.Op && Dev == other.Dev && Ino == other.Ino && Gen == other.Gen && Path == other.Path && Name == other.Name && Addr.AsSpan().SequenceEqual(other.Addr);
     }
 
     private unsafe RawRequest? ReadRequest(uint tid)
@@ -322,7 +410,7 @@ public sealed class LsmEngine : IDisposable
         }
 
         var addr = new ReadOnlySpan<byte>(raw.Addr, (int)Math.Min(raw.AddrLen, (uint)LsmRequest.AddrMax)).ToArray();
-        return new RawRequest(raw.Op, raw.Dev, raw.Ino, CString(raw.Path, LsmRequest.PathMax), CString(raw.Name, LsmRequest.NameMax), addr);
+        return new RawRequest(raw.Op, raw.Dev, raw.Ino, raw.Gen, CString(raw.Path, LsmRequest.PathMax), CString(raw.Name, LsmRequest.NameMax), addr);
     }
 
     private static unsafe string CString(byte* p, int max)
@@ -332,21 +420,29 @@ public sealed class LsmEngine : IDisposable
         return Encoding.UTF8.GetString(end < 0 ? span : span[..end]);
     }
 
-    private unsafe void StoreVerdict(ulong dev, ulong ino, uint op, bool allowed)
+    private unsafe void StoreVerdict(RawRequest raw, bool allowed)
     {
-        var key = new LsmVerdictKey { Dev = dev, Ino = ino, Op = op };
+        var key = new LsmVerdictKey { Dev = raw.Dev, Ino = raw.Ino, Op = raw.Op, Gen = raw.Gen };
         byte value = allowed ? (byte)1 : (byte)2;
         _ = LibBpf.MapUpdate(verdictsMap, &key, &value, 0);
     }
 
     public void Dispose()
     {
+        policy.RuleRemembered -= OnRuleRemembered;
         // The sandbox goes first: once the programs are detached nothing would hold its processes back.
         KillAndRemove(cgroup);
+        // Detaching a program waits for the kernel to patch its hook (about 130 ms each under QEMU): two dozen links
+        // closed one by one held cordon's exit for seconds. Closing our descriptors first leaves the pins as the last
+        // references; removing a pin drops the last one, and the kernel detaches in the background.
         foreach (var link in links)
         {
-            _ = LibBpf.LinkUnpin(link);
             link.Dispose();
+        }
+
+        foreach (var pin in pins)
+        {
+            File.Delete(pin);
         }
 
         bpf?.Dispose();
