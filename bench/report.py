@@ -27,6 +27,7 @@ TITLES = {
 TOOL_TITLES = {
     "bare": "bare",
     "cordon": "cordon (rules allow all)",
+    "cordon1": "cordon, 1 notification thread",
     "learn": "cordon --learn",
     "strace": "strace -f --seccomp-bpf",
     "bwrap": "bubblewrap",
