@@ -102,10 +102,27 @@ why="out=$out"; t moving_a_granted_folder_away_ends_its_grant eval 'has "$out" p
 rm -rf $W/pub2 $W/priv
 
 rm -f /tmp/folder.json
-out=$(/opt/tests/pty_answer "wants to read" f -- "$C" run --engine lsm --prompt-timeout 10 --log /tmp/folder.json -- sh -c "cat $W/tree/f1; cat $W/tree/sub/f2; cat $W/tree/deep/a/b/c/f3" 2>&1)
+out=$(/opt/tests/pty_answer "wants to read" f -- "$C" run --engine lsm --no-save --prompt-timeout 10 --log /tmp/folder.json -- sh -c "cat $W/tree/f1; cat $W/tree/sub/f2; cat $W/tree/deep/a/b/c/f3" 2>&1)
 n=$(grep -c "\"$W/tree" /tmp/folder.json); asked=$(printf '%s' "$out" | grep -c "wants to read")
 why="$asked prompts, $n decisions in user space; screen: $(printf '%s' "$out" | tail -n 3)"
 t a_folder_answered_at_the_prompt_is_decided_in_the_kernel eval '[ "$n" = 1 ] && [ "$asked" = 1 ] && has "$out" three'
+
+# The parts every engine shares, checked under this one: exit status, secret environment, learn mode and the
+# profile it writes, the denial line on stderr.
+run -- sh -c 'exit 7' >/dev/null 2>&1; rc=$?
+why="rc=$rc"; t exit_status_of_the_program_is_cordons [ "$rc" = 7 ]
+
+out=$(GITHUB_TOKEN=tok-$MARK run -- sh -c 'echo "token=$GITHUB_TOKEN"' 2>&1)
+why="out=$out"; t secret_environment_is_withheld eval 'has "$out" "token=" && ! leaked'
+
+rm -f /tmp/learned.yml
+"$C" run --engine lsm --learn /tmp/learned.yml -- sh -c "cat $W/a.txt > /dev/null; echo x > $W/learned.txt" >/dev/null 2>&1
+out=$(run --profile /tmp/learned.yml -- sh -c "cat $W/a.txt; echo y > $W/learned.txt; cat $H/.ssh/id_rsa" 2>&1)
+why="profile: $(tr '\n' ' ' < /tmp/learned.yml | cut -c1-300); out=$out"
+t learn_mode_writes_a_profile_that_allows_what_it_saw eval 'has "$out" hello && [ "$(cat $W/learned.txt)" = y ] && ! leaked'
+
+out=$(run -- cat $H/.ssh/id_rsa 2>&1 >/dev/null)
+why="stderr: $out"; t a_denial_is_one_line_on_stderr eval 'has "$out" "cordon: denied" && has "$out" "$H/.ssh/id_rsa"'
 
 nc -l -p 8080 > /tmp/received 2>/dev/null &
 sleep 0.3
