@@ -330,13 +330,22 @@ internal sealed partial class Supervisor
 
     private List<ProcessSummary> Ancestry(ProcessSummary process)
     {
-        var chain = new List<ProcessSummary>();
         int root = SandboxRoot;
+        return Ancestry(process, pid => pid == root);
+    }
+
+    /// <summary>
+    /// The processes between the sandbox's top (<paramref name="isTop"/>, not shown) and <paramref name="process"/>,
+    /// nearest first: the prompt's "via" line. Both engines use it.
+    /// </summary>
+    internal static List<ProcessSummary> Ancestry(ProcessSummary process, Func<int, bool> isTop)
+    {
+        var chain = new List<ProcessSummary>();
         int pid = process.Pid;
-        while (pid != root && chain.Count < 64)
+        while (!isTop(pid) && chain.Count < 64)
         {
             int? parent = ProcFs.ParentPid(pid);
-            if (parent is null or <= 1 || parent == root)
+            if (parent is null or <= 1 || isTop(parent.Value))
             {
                 break;
             }

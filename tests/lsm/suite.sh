@@ -140,6 +140,9 @@ why="listener got: $(cat /tmp/received2)"; t connect_with_rule_works grep -q hi 
 out=$(/opt/tests/pty_answer "wants to read" y -- "$C" run --engine lsm -- cat $W/a.txt 2>&1)
 why="screen: $(printf '%s' "$out" | tail -n 3)"; t prompt_allow_once_lets_the_read_through eval 'has "$out" "allowed once" && has "$out" hello'
 
+out=$(/opt/tests/pty_answer "wants to read" y -- "$C" run --engine lsm -- sh -c "cat $W/a.txt; true" 2>&1)
+why="screen: $(printf '%s' "$out" | grep -A1 "by")"; t prompt_names_the_processes_it_came_through eval 'has "$out" "via" && has "$out" "sh -c cat"'
+
 out=$(/opt/tests/pty_answer "wants to read" n -- "$C" run --engine lsm -- cat $H/.ssh/id_rsa 2>&1)
 why="screen: $(printf '%s' "$out" | tail -n 3)"; t prompt_deny_keeps_the_secret eval 'has "$out" "wants to read" && ! leaked'
 

@@ -348,7 +348,8 @@ public sealed class LsmEngine : IDisposable
 
         int t = (int)tid;
         var process = new ProcessSummary(() => ProcFs.Tgid(t), () => (ProcFs.Exe(t), ProcFs.Cmdline(t)));
-        var subject = new Subject(process, t, () => [], IsMember);
+        // The sandbox's top is the launcher: the member whose parent (cordon) is not one.
+        var subject = new Subject(process, t, () => Supervisor.Ancestry(process, p => ProcFs.ParentPid(p) is not { } up || !IsMember(up)), IsMember);
         Request request;
         if (what.Kind == AccessKind.Net)
         {
