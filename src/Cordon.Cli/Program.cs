@@ -118,14 +118,6 @@ public static class Program
         }
     }
 
-    /// <summary>The user who ran cordon through sudo (SUDO_UID, SUDO_GID), when cordon runs as root.</summary>
-    private static (uint, uint)? SudoUser() =>
-        Interop.Libc.GetEUid() == 0 &&
-        uint.TryParse(Environment.GetEnvironmentVariable("SUDO_UID"), out uint uid) &&
-        uint.TryParse(Environment.GetEnvironmentVariable("SUDO_GID"), out uint gid) && uid != 0
-            ? (uid, gid)
-            : null;
-
     private const string RootDescription = """
         cordon runs a program and everything it starts, and decides every file, program and network access they make.
         Nothing in your home directory is readable or writable unless you allow it; system files and programs are.
@@ -316,10 +308,12 @@ public static class Program
             using var lsm = engineName == "lsm" || (engineName == "auto" && LsmEngine.Unavailable() is null)
                 ? LsmEngine.Start(policy, reporter)
                 : null;
-            var runAs = lsm is null ? null : SudoUser();
+            var runAs = lsm is null ? null : SystemPathResolver.SudoUser();
             if (runAs is var (uid, gid))
             {
                 _ = Interop.Libc.Chown(runTemp, uid, gid); // the program's TMPDIR is the user's
+                env.RemoveAll(e => e.StartsWith("HOME=", StringComparison.Ordinal));
+                env.Add("HOME=" + resolver.Home); // and its home (sudo gave cordon root's)
             }
 
             try

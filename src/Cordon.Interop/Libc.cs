@@ -40,6 +40,10 @@ public static unsafe partial class Libc
     [LibraryImport(C, EntryPoint = "fstatat", SetLastError = true)]
     public static partial int FStatAt(int dirfd, byte* path, out Stat st, int flags);
 
+    /// <summary>The user database entry for a uid (NSS included), or null. Not thread-safe: call at start-up.</summary>
+    [LibraryImport(C, EntryPoint = "getpwuid", SetLastError = true)]
+    public static partial Passwd* GetPwUid(uint uid);
+
     [LibraryImport(C, EntryPoint = "statx", SetLastError = true)]
     public static partial int Statx(int dirfd, byte* path, int flags, uint mask, out Statx st);
 

@@ -57,6 +57,19 @@ public unsafe struct Statx
     public readonly uint Type => Mode & Kernel.S_IFMT;
 }
 
+/// <summary>struct passwd (glibc, x86_64): 48 bytes. The strings belong to libc.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct Passwd
+{
+    public nint Name;
+    public nint Password;
+    public uint Uid;
+    public uint Gid;
+    public nint Gecos;
+    public nint Dir;
+    public nint Shell;
+}
+
 /// <summary>struct timespec: 16 bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct Timespec

@@ -12,7 +12,36 @@ public sealed class SystemPathResolver(string home, string workingDirectory, str
     public string WorkingDirectory { get; } = workingDirectory;
 
     public static SystemPathResolver ForCurrentProcess() =>
-        new(Environment.GetEnvironmentVariable("HOME") ?? "/", Environment.CurrentDirectory, Environment.GetEnvironmentVariable("PATH"));
+        new(UserHome(), Environment.CurrentDirectory, Environment.GetEnvironmentVariable("PATH"));
+
+    /// <summary>
+    /// The home of the person who runs cordon: HOME, except under sudo, which usually resets HOME to root's: then the
+    /// home of SUDO_UID from the user database, so that "~" in rules, the profiles and the program's HOME are theirs.
+    /// </summary>
+    public static string UserHome()
+    {
+        string? home = Environment.GetEnvironmentVariable("HOME");
+        if (SudoUser() is var (uid, _) && (home is null || home.TrimEnd('/') == HomeOf(0)?.TrimEnd('/')) && HomeOf(uid) is { } theirs)
+        {
+            return theirs;
+        }
+
+        return home ?? "/";
+    }
+
+    /// <summary>The user who ran cordon through sudo (SUDO_UID, SUDO_GID), when cordon runs as root.</summary>
+    public static (uint Uid, uint Gid)? SudoUser() =>
+        Libc.GetEUid() == 0 &&
+        uint.TryParse(Environment.GetEnvironmentVariable("SUDO_UID"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint uid) &&
+        uint.TryParse(Environment.GetEnvironmentVariable("SUDO_GID"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint gid) && uid != 0
+            ? (uid, gid)
+            : null;
+
+    private static unsafe string? HomeOf(uint uid)
+    {
+        Passwd* pw = Libc.GetPwUid(uid);
+        return pw is null || pw->Dir == 0 ? null : Marshal.PtrToStringUTF8(pw->Dir);
+    }
 
     public string Canonicalize(string absolutePath)
     {

@@ -21,6 +21,7 @@ public class StructSizeTests
     {
         Assert.Equal(144, Unsafe.SizeOf<Stat>());
         Assert.Equal(256, Unsafe.SizeOf<Statx>());
+        Assert.Equal(48, Unsafe.SizeOf<Passwd>());
         Assert.Equal(24, Unsafe.SizeOf<OpenHow>());
         Assert.Equal(56, Unsafe.SizeOf<MsgHdr>());
         Assert.Equal(16, Unsafe.SizeOf<IoVec>());

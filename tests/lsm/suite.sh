@@ -31,6 +31,10 @@ why="id -u printed: $out"; t program_runs_as_the_sudo_user [ "$out" = 1000 ]
 out=$(run --allow-read=$W -- cat $W/a.txt 2>&1)
 why="got: $out"; t allowed_read_works [ "$out" = hello ]
 
+# sudo resets HOME to root's: "~" and the program's HOME are still the sudo user's.
+out=$(env HOME=/root "$C" run --engine lsm --no-prompt --allow-read='~/work' -- sh -c 'echo "$HOME"; cat '"$W"'/a.txt' 2>&1)
+why="got: $out"; t under_sudo_home_is_the_users eval 'has "$out" "^$H\$" && has "$out" hello'
+
 out=$(run -- cat $H/.ssh/id_rsa 2>&1); rc=$?
 leaked() { has "$out" "$MARK"; }
 why="rc=$rc out=$out"; t secret_read_is_denied eval '[ $rc -ne 0 ] && ! leaked' 
