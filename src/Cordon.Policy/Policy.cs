@@ -198,7 +198,10 @@ public sealed class Policy : IDisposable
         return reached ? verdict : Uniform(baseRules[(int)kind], folder).Verdict;
     }
 
-    /// <summary>The folders allow rules name (not globs), by kind: where <see cref="FolderVerdict"/> may grant a whole tree.</summary>
+    /// <summary>
+    /// The folders allow rules name (not globs), by kind, and "/" (everything, for a kind allowed without a path):
+    /// where <see cref="FolderVerdict"/> may grant a whole tree.
+    /// </summary>
     public IReadOnlyList<(AccessKind Kind, string Folder)> FolderCandidates()
     {
         Rule[][] user;
@@ -207,10 +210,12 @@ public sealed class Policy : IDisposable
             user = userRules;
         }
 
-        return new[] { AccessKind.Read, AccessKind.Write, AccessKind.Run }
-            .SelectMany(k => user[(int)k].Concat(baseRules[(int)k]))
-            .Where(r => r.Verdict == Verdict.Allow && r.Descriptor is PathDescriptor { IsGlob: false })
-            .Select(r => (r.Kind, ((PathDescriptor)r.Descriptor).Path))
+        AccessKind[] kinds = [AccessKind.Read, AccessKind.Write, AccessKind.Run];
+        return kinds.Select(k => (k, "/"))
+            .Concat(kinds
+                .SelectMany(k => user[(int)k].Concat(baseRules[(int)k]))
+                .Where(r => r.Verdict == Verdict.Allow && r.Descriptor is PathDescriptor { IsGlob: false })
+                .Select(r => (r.Kind, ((PathDescriptor)r.Descriptor).Path)))
             .Distinct()
             .ToList();
     }

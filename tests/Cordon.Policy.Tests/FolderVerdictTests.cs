@@ -106,6 +106,19 @@ public class FolderVerdictTests
     }
 
     [Fact]
+    public void Everything_allowed_grants_the_root_unless_a_path_is_denied()
+    {
+        var all = Build([new Rule(AccessKind.Read, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-read")]);
+        Assert.Contains((AccessKind.Read, "/"), all.FolderCandidates());
+        Assert.Equal(Verdict.Allow, all.FolderVerdict(AccessKind.Read, "/"));
+        Assert.Null(Build([]).FolderVerdict(AccessKind.Read, "/"));
+
+        var secret = Build([new Rule(AccessKind.Read, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-read"), R(AccessKind.Read, Verdict.Deny, "/home/u/.ssh")]);
+        Assert.Null(secret.FolderVerdict(AccessKind.Read, "/"));
+        Assert.Equal(Verdict.Allow, secret.FolderVerdict(AccessKind.Read, "/usr"));
+    }
+
+    [Fact]
     public void A_remembered_answer_changes_the_folder_verdict()
     {
         var policy = Build([R(AccessKind.Write, Verdict.Allow, "/home/u/project")]);

@@ -94,6 +94,11 @@ n=$(grep -c "\"$W/tree" /tmp/folder.json)
 why="out=$out; $n decisions about $W/tree in user space"; t files_below_an_allowed_folder_are_decided_in_the_kernel eval '[ "$n" = 0 ] && [ "$(echo $out)" = "one two three" ]'
 
 rm -f /tmp/folder.json
+out=$(run --allow-read --log /tmp/folder.json -- cat $W/tree/sub/f2 2>&1)
+n=$(grep -c "\"$W/tree" /tmp/folder.json)
+why="out=$out; $n decisions in user space"; t reads_allowed_everywhere_are_decided_in_the_kernel eval '[ "$n" = 0 ] && [ "$out" = two ]'
+
+rm -f /tmp/folder.json
 out=$(run --allow-read=$W --deny-read=$W/tree/sub/key --log /tmp/folder.json -- sh -c "cat $W/tree/f1; cat $W/tree/sub/key" 2>&1)
 n=$(grep -c "\"$W/tree/f1\"" /tmp/folder.json)
 why="out=$out; f1 decided $n times in user space"; t a_deny_below_an_allowed_folder_keeps_it_out_of_the_kernel eval 'has "$out" one && ! leaked && [ "$n" = 1 ]'
