@@ -53,9 +53,9 @@ internal sealed partial class Supervisor
     /// How many threads receive notifications: one per CPU, up to four. Calls of different threads of the sandbox
     /// are then answered at the same time (a parallel build waited in one queue before); each call is still
     /// answered exactly once (RECV hands a notification to one receiver), and calls of one thread come one at a
-    /// time anyway (it waits for each answer).
+    /// time anyway (it waits for each answer). CORDON_NOTIFY_THREADS=N (1 to 64) overrides it: the benchmarks
+    /// compare.
     /// </summary>
-    /// (CORDON_NOTIFY_THREADS=N overrides it, 1 to 64: the benchmarks compare.)
     public static int LoopCount { get; } =
         int.TryParse(Environment.GetEnvironmentVariable("CORDON_NOTIFY_THREADS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 64
             ? n
@@ -63,12 +63,11 @@ internal sealed partial class Supervisor
 
     public void Start()
     {
-        for (int i = 0; i < LoopCount; i++)
+        loops = LoopCount;
+        for (int i = 0; i < loops; i++)
         {
             new Thread(Loop) { IsBackground = true, Name = "cordon-notify-" + i }.Start();
         }
-
-        loops = LoopCount;
     }
 
     /// <summary>Waits until every process under the filter is gone (the listener reports POLLHUP).</summary>
