@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns bench/run's samples into a Markdown table and a PNG plot of each tool's time as a ratio to bare.
 
-Usage: report.py SAMPLES.tsv NOTES.tsv OUTDIR ROUNDS THREADS TRACE
+Usage: report.py SAMPLES.tsv NOTES.tsv OUTDIR ROUNDS THREADS TRACE [NAME [WHERE]]
+NAME names the outputs (default "latest": OUTDIR/latest.md, .png); WHERE describes the machine (default: this one).
 A ratio is taken within one round (tool / bare of the same round), so slow phases of a noisy machine hit both;
 the table shows the median ratio and its spread over the rounds.
 """
@@ -15,11 +16,13 @@ import sys
 from collections import defaultdict
 
 samples_path, notes_path, outdir, rounds, threads, trace = sys.argv[1:7]
+name = sys.argv[7] if len(sys.argv) > 7 else "latest"
+where = sys.argv[8] if len(sys.argv) > 8 else f"{platform.machine()}, kernel {platform.release()}, {os.cpu_count()} cores"
 TITLES = {
     "start": "start-up (`/bin/true`)",
     "open1": "open+close, 1 thread",
     "openN": f"open+close, {threads} threads",
-    "make": "C build, make -j2, 300 files",
+    "make": "C build, make -j2",
     "npm": "npm ci, warm cache, 334 packages",
     "git": "git status + git log --stat (8k files)",
     "grep": "grep -r over /usr/include",
@@ -32,6 +35,8 @@ TOOL_TITLES = {
     "strace": "strace -f --seccomp-bpf",
     "bwrap": "bubblewrap",
     "firejail": "firejail",
+    "seccomp": "cordon, seccomp engine (rules allow all)",
+    "lsm": "cordon, LSM engine (rules allow all)",
 }
 
 values = defaultdict(dict)  # (workload, tool) -> {round: value}
@@ -97,18 +102,19 @@ for w in workloads:
 lines.append("")
 lines.append(f"Bare: median time (or microseconds per open). Others: median ratio to bare within a round, "
              f"(lowest-highest) over {rounds} interleaved rounds; start-up also shows the milliseconds added. "
-             f"{platform.machine()}, kernel {platform.release()}, {os.cpu_count()} cores.")
+             f"{where}.")
 for t, why in sorted(notes.items()):
     lines.append(f"Not measured: {TOOL_TITLES.get(t, t)}: {why}.")
-lines.append(f"strace traced: {trace.replace(',', ', ')}.")
+if trace:
+    lines.append(f"strace traced: {trace.replace(',', ', ')}.")
 table = "\n".join(lines) + "\n"
-with open(os.path.join(outdir, "latest.md"), "w") as f:
+with open(os.path.join(outdir, name + ".md"), "w") as f:
     f.write(table)
 print(table)
 
 # The plot: one group of bars per workload, one bar per tool, log scale (ratios span 1x to 100x).
 others = [t for t in tools if t != "bare"]
-data = os.path.join(outdir, "latest.plot.dat")
+data = os.path.join(outdir, name + ".plot.dat")
 with open(data, "w") as f:
     f.write("workload " + " ".join(f'"{TOOL_TITLES.get(t, t)}"' for t in others) + "\n")
     for w in workloads:
@@ -117,7 +123,7 @@ with open(data, "w") as f:
 if shutil.which("gnuplot") and others:
     script = f"""
 set terminal png size 1200,600 font ",10"
-set output "{os.path.join(outdir, 'latest.png')}"
+set output "{os.path.join(outdir, name + '.png')}"
 set title "Time as a ratio to the bare run (median of {rounds} interleaved rounds; lower is better)"
 set style data histogram
 set style histogram clustered gap 1
@@ -131,6 +137,6 @@ set key top left
 plot for [i=2:{len(others) + 1}] "{data}" using i:xtic(1) title columnheader
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
-    print(f"plot: {os.path.join(outdir, 'latest.png')}")
+    print(f"plot: {os.path.join(outdir, name + '.png')}")
 else:
     print("no plot: gnuplot is not installed", file=sys.stderr)

@@ -118,7 +118,7 @@ internal sealed partial class Supervisor
     /// <summary>The image the kernel will run: the file itself, or for a "#!" script its interpreter.</summary>
     private static (ulong, ulong)? ExpectedImage(SafeFd obj, Stat st)
     {
-        int fd = Libc.OpenAt(Kernel.AT_FDCWD, SelfFd(obj), Kernel.O_RDONLY | Kernel.O_CLOEXEC | Kernel.O_NOCTTY, 0);
+        int fd = Reopen(obj, Kernel.O_RDONLY | Kernel.O_CLOEXEC | Kernel.O_NOCTTY);
         if (fd < 0)
         {
             return null; // execute-only file: cannot look inside, so no check

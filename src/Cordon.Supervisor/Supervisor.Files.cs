@@ -78,7 +78,7 @@ internal sealed partial class Supervisor
             return;
         }
 
-        var err = OpenBase(c, dirfd, path, emptyPathAllowed: false, out var baseFd);
+        var err = OpenBase(c, dirfd, path, emptyPathAllowed: false, out var baseFd, rooted: (resolve & Kernel.RESOLVE_IN_ROOT) != 0);
         if (err != Errno.None)
         {
             c.Fail(err);
@@ -93,12 +93,12 @@ internal sealed partial class Supervisor
 
                 // O_CREAT|O_EXCL never follows a trailing symlink (open(2)); neither does O_NOFOLLOW.
                 int lookup = (flags & (Kernel.O_NOFOLLOW | Kernel.O_DIRECTORY)) | (exclusive ? Kernel.O_NOFOLLOW : 0);
-                err = OpenPathFd(baseFd, path, lookup, resolve, out var obj);
+                err = LookUp(baseFd, path, ReferenceEquals(path, requested) ? requestedText : null, lookup, resolve, out var obj, out string canonical);
                 if (err == Errno.None)
                 {
                     using (obj)
                     {
-                        await OpenExisting(c, obj!, path, requestedText, flags, exclusive).ConfigureAwait(false);
+                        await OpenExisting(c, obj!, canonical, path, requestedText, flags, exclusive).ConfigureAwait(false);
                     }
 
                     return;
@@ -202,7 +202,7 @@ internal sealed partial class Supervisor
         }
     }
 
-    private async ValueTask OpenExisting(Call c, SafeFd obj, byte[] path, string requestedText, int flags, bool exclusive)
+    private async ValueTask OpenExisting(Call c, SafeFd obj, string canonical, byte[] path, string requestedText, int flags, bool exclusive)
     {
         if (exclusive)
         {
@@ -227,7 +227,6 @@ internal sealed partial class Supervisor
             return;
         }
 
-        string canonical = Canonical(obj);
         int ownFd = OwnFd(c, path);
         bool possessed = ownFd >= 0 && ProcFs.FdAccessMode(c.Tid, ownFd) is int held && Covers(held, access);
         if (!possessed)
@@ -254,7 +253,7 @@ internal sealed partial class Supervisor
         // Reopen the very inode we decided on. O_CREAT/O_EXCL are moot (it exists) and O_NOFOLLOW was applied at
         // lookup (on the magic link it would fail). O_NOCTTY: cordon must never acquire the program's terminal.
         int reopen = (flags & ~(Kernel.O_CREAT | Kernel.O_EXCL | Kernel.O_NOFOLLOW | Kernel.O_CLOEXEC)) | Kernel.O_NOCTTY | Kernel.O_CLOEXEC;
-        int fd = Libc.OpenAt(Kernel.AT_FDCWD, SelfFd(obj), reopen, 0);
+        int fd = Reopen(obj, reopen);
         if (fd < 0)
         {
             c.Fail(Io.LastErrno);
@@ -287,7 +286,7 @@ internal sealed partial class Supervisor
             }
 
             uint umask = ProcFs.Umask(c.Tid);
-            int fd = Libc.OpenAt(Kernel.AT_FDCWD, SelfFd(dir!), (flags & ~Kernel.O_CLOEXEC) | Kernel.O_CLOEXEC, mode & ~umask & 0xFFF);
+            int fd = Reopen(dir!, (flags & ~Kernel.O_CLOEXEC) | Kernel.O_CLOEXEC, mode & ~umask & 0xFFF);
             if (fd < 0)
             {
                 c.Fail(Io.LastErrno);

@@ -35,7 +35,7 @@ internal sealed partial class Supervisor
     }
 
     private static SafeFd Dup(SafeFd fd) =>
-        SafeFd.FromResult(Libc.OpenAt(Kernel.AT_FDCWD, SelfFd(fd), Kernel.O_PATH | Kernel.O_CLOEXEC, 0), "reopen O_PATH");
+        SafeFd.FromResult(Reopen(fd, Kernel.O_PATH | Kernel.O_CLOEXEC), "reopen O_PATH");
 
     private static byte[] NameArg(byte[] name, bool trailingSlash) =>
         PathBytes.Z(trailingSlash ? [.. name, (byte)'/'] : name);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Cordon.Interop;
@@ -143,6 +144,11 @@ internal sealed partial class Supervisor
     /// </summary>
     private static int OwnFd(Call c, ReadOnlySpan<byte> path)
     {
+        if (!path.StartsWith("/proc/"u8))
+        {
+            return -1;
+        }
+
         var text = Encoding.ASCII.GetString(path);
         var parts = text.Split('/');
         // "", "proc", PID, "fd", N   or   "", "proc", PID, "task", TID, "fd", N
@@ -172,12 +178,13 @@ internal sealed partial class Supervisor
 
     /// <summary>
     /// The directory a relative path starts from: the caller's cwd or its dirfd, opened through /proc/TID so that
-    /// cordon holds the very same directory. Null for absolute paths (the sandbox cannot chroot: the filter refuses it).
+    /// cordon holds the very same directory. Null for absolute paths (the sandbox cannot chroot: the filter refuses it),
+    /// unless <paramref name="rooted"/>: openat2's RESOLVE_IN_ROOT reads an absolute path below the dirfd.
     /// </summary>
-    private static Errno OpenBase(Call c, int dirfd, ReadOnlySpan<byte> path, bool emptyPathAllowed, out SafeFd? baseFd)
+    private static Errno OpenBase(Call c, int dirfd, ReadOnlySpan<byte> path, bool emptyPathAllowed, out SafeFd? baseFd, bool rooted = false)
     {
         baseFd = null;
-        if (path.Length > 0 && path[0] == (byte)'/')
+        if (path.Length > 0 && path[0] == (byte)'/' && !rooted)
         {
             return Errno.None;
         }
@@ -216,7 +223,15 @@ internal sealed partial class Supervisor
     internal static unsafe Errno OpenPathFd(SafeFd? baseFd, ReadOnlySpan<byte> path, int flags, ulong resolve, out SafeFd? fd)
     {
         fd = null;
-        var z = PathBytes.Z(path.Length == 0 ? "."u8 : path);
+        if (path.Length == 0)
+        {
+            path = "."u8;
+        }
+
+        // NUL-terminated on the stack: this runs for nearly every trapped call.
+        Span<byte> z = path.Length < 512 ? stackalloc byte[path.Length + 1] : new byte[path.Length + 1];
+        path.CopyTo(z);
+        z[^1] = 0;
         var how = new OpenHow { Flags = (ulong)(Kernel.O_PATH | Kernel.O_CLOEXEC | flags), Resolve = resolve };
         long r;
         fixed (byte* p = z)
@@ -233,18 +248,25 @@ internal sealed partial class Supervisor
         return Errno.None;
     }
 
+    /// <summary>
+    /// cordon's own /proc/self/fd, opened once. Reading a descriptor's link or reopening it through this directory
+    /// walks one name instead of four ("/proc", "self", "fd", N): two of the costliest steps of an emulated open.
+    /// </summary>
+    private static readonly SafeFd OwnFds = SafeFd.FromResult(Libc.OpenAt(Kernel.AT_FDCWD, "/proc/self/fd", Kernel.O_PATH | Kernel.O_DIRECTORY | Kernel.O_CLOEXEC, 0), "open /proc/self/fd");
+
     /// <summary>The canonical path of what <paramref name="fd"/> refers to (readlink of /proc/self/fd/N).</summary>
     private static unsafe string Canonical(SafeFd fd)
     {
-        var link = PathBytes.Z(SelfFd(fd));
+        Span<byte> name = stackalloc byte[12];
+        FdName(fd, name);
         var buf = ArrayPool<byte>.Shared.Rent(Kernel.PathMax);
         try
         {
             nint n;
-            fixed (byte* l = link)
+            fixed (byte* l = name)
             fixed (byte* b = buf)
             {
-                n = Libc.ReadLinkAt(Kernel.AT_FDCWD, l, b, Kernel.PathMax);
+                n = Libc.ReadLinkAt(OwnFds.Fd, l, b, Kernel.PathMax);
             }
 
             if (n < 0)
@@ -258,6 +280,94 @@ internal sealed partial class Supervisor
         {
             ArrayPool<byte>.Shared.Return(buf);
         }
+    }
+
+    /// <summary>
+    /// Opens the very object <paramref name="fd"/> (often O_PATH) refers to, with <paramref name="flags"/>: the
+    /// open(2) of /proc/self/fd/N. Returns the new descriptor or -1 with errno set.
+    /// </summary>
+    private static unsafe int Reopen(SafeFd fd, int flags, uint mode = 0)
+    {
+        Span<byte> name = stackalloc byte[12];
+        FdName(fd, name);
+        fixed (byte* l = name)
+        {
+            return Libc.OpenAt(OwnFds.Fd, l, flags, mode);
+        }
+    }
+
+    /// <summary>The descriptor's number as a NUL-terminated name in /proc/self/fd.</summary>
+    private static void FdName(SafeFd fd, Span<byte> name)
+    {
+        name.Clear();
+        fd.Fd.TryFormat(name, out _, default, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Absolute paths that crossed a symlink when last looked up (they skip the first try of <see cref="LookUp"/>).
+    /// Only a hint: a wrong entry costs a readlink, never a wrong answer.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, byte> crooked = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <see cref="OpenPathFd"/>, and the canonical path of what it reached (<paramref name="text"/>: the path as text,
+    /// when the caller has it already). An absolute path without ".", ".." or
+    /// doubled slashes is first looked up with RESOLVE_NO_SYMLINKS: when that succeeds, no symlink was crossed, so
+    /// the path as written is the canonical path and no readlink is needed. A path that does cross one is looked up
+    /// again as usual. The first lookup answers errors other than ELOOP exactly as the usual one would: the walk up
+    /// to the failing name is the same.
+    /// </summary>
+    private Errno LookUp(SafeFd? baseFd, byte[] path, string? text, int flags, ulong resolve, out SafeFd? fd, out string canonical)
+    {
+        canonical = "";
+        if (baseFd is null && IsPlainAbsolute(path) && (resolve & Kernel.RESOLVE_IN_ROOT) == 0)
+        {
+            text ??= PathBytes.Text(path);
+            if (!crooked.ContainsKey(text))
+            {
+                var err = OpenPathFd(null, path, flags, resolve | Kernel.RESOLVE_NO_SYMLINKS, out fd);
+                if (err != Errno.ELOOP)
+                {
+                    canonical = text;
+                    return err;
+                }
+
+                if (crooked.Count >= 4096)
+                {
+                    crooked.Clear();
+                }
+
+                crooked.TryAdd(text, 0);
+            }
+        }
+
+        var e = OpenPathFd(baseFd, path, flags, resolve, out fd);
+        if (e == Errno.None)
+        {
+            canonical = Canonical(fd!);
+        }
+
+        return e;
+    }
+
+    /// <summary>"/a/b": absolute, and no empty, "." or ".." component, no trailing slash.</summary>
+    internal static bool IsPlainAbsolute(ReadOnlySpan<byte> path)
+    {
+        if (path.Length < 2 || path[0] != (byte)'/' || path[^1] == (byte)'/')
+        {
+            return false;
+        }
+
+        foreach (var part in path[1..].Split((byte)'/'))
+        {
+            var name = path[1..][part];
+            if (name.Length == 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string SelfFd(SafeFd fd) => "/proc/self/fd/" + fd.Fd.ToString(CultureInfo.InvariantCulture);

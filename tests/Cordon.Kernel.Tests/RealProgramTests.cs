@@ -97,6 +97,44 @@ public sealed class RealProgramTests : IDisposable
     }
 
     [Fact]
+    public void Absolute_paths_through_symlinks_are_decided_where_they_lead_every_time()
+    {
+        // The supervisor looks plain absolute paths up without following symlinks first (then the path as written is
+        // the canonical one) and remembers the paths that crossed one. Both ways must decide on the real target: the
+        // second round goes through the remembered paths. openat2's RESOLVE_IN_ROOT reads "/" as its dirfd (not
+        // cordon's working directory, which is the work directory here: hence a dirfd below it).
+        s.WorkFile("in.txt", "data");
+        s.WorkFile("sub/in.txt", "below");
+        File.CreateSymbolicLink(Path.Combine(s.Work, "keys"), Path.GetDirectoryName(s.Secret)!);
+        File.CreateSymbolicLink(Path.Combine(s.Work, "alias"), Path.Combine(s.Work, "in.txt"));
+        File.CreateSymbolicLink(Path.Combine(s.Work, "sub", "alias"), "in.txt");
+        var code = $$"""
+            import ctypes, os, struct
+            libc = ctypes.CDLL(None, use_errno=True)
+            def openat2(dirfd, path, resolve):
+                how = struct.pack('QQQ', os.O_RDONLY, 0, resolve)
+                fd = libc.syscall(437, dirfd, path.encode(), how, len(how))
+                if fd < 0:
+                    return 'errno %d' % ctypes.get_errno()
+                with os.fdopen(fd) as f:
+                    return f.read()
+            for round in range(2):
+                for p in ['{{s.Work}}/keys/id_rsa', '{{s.Work}}/alias', '{{s.Work}}/sub/../in.txt', '{{s.Work}}//in.txt', '{{s.Work}}/in.txt']:
+                    try:
+                        print(open(p).read())
+                    except PermissionError:
+                        print('denied')
+            sub = os.open('{{s.Work}}/sub', os.O_RDONLY | os.O_DIRECTORY)
+            print(openat2(sub, '/in.txt', 0x10))
+            print(openat2(sub, '/alias', 0x10 | 0x04))
+            """;
+        var r = s.Cordon(Granted("python3", "-c", code));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(string.Concat(Enumerable.Repeat("denied\ndata\ndata\ndata\ndata\n", 2)) + "below\nerrno 40\n", r.Stdout);
+        s.AssertNoSecret(r);
+    }
+
+    [Fact]
     public void Node_reads_and_writes_in_the_work_directory_but_not_the_secret()
     {
         s.WorkFile("in.txt", "node-data");
