@@ -46,7 +46,8 @@ public sealed class AuditLog : IDecisionObserver, IDisposable
         try
         {
             // bufferSize 0: every Write is one write(2); FileMode.Append opens with O_APPEND.
-            return new AuditLog(new FileStream(Path.GetFullPath(path), FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 0));
+            var full = Path.GetFullPath(path);
+            return new AuditLog(AsSudoUser.Write(full, () => new FileStream(full, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 0)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Cordon.Policy;
 using Cordon.Profiles;
+using Cordon.Supervisor;
 
 namespace Cordon.Cli;
 
@@ -94,7 +95,7 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
             }
         }
 
-        ProfileStore.Save(path, added.Select(a => a.Item1), resolver);
+        AsSudoUser.Write(path, () => ProfileStore.Save(path, added.Select(a => a.Item1), resolver));
         error.WriteLine($"cordon: learned {added.Count} rule(s) into {path}{(added.Count == 0 ? " (nothing new)" : ":")}");
         foreach (var (e, sensitive) in added)
         {

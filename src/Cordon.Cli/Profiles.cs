@@ -1,5 +1,6 @@
 using Cordon.Policy;
 using Cordon.Profiles;
+using Cordon.Supervisor;
 
 namespace Cordon.Cli;
 
@@ -101,7 +102,7 @@ internal static class Profiles
 
         try
         {
-            ProfileStore.Save(path, [new ProfileEntry(rule.Kind, rule.Verdict, rule.Descriptor.Text)], resolver);
+            AsSudoUser.Write(path, () => ProfileStore.Save(path, [new ProfileEntry(rule.Kind, rule.Verdict, rule.Descriptor.Text)], resolver));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ProfileException)
         {

@@ -103,7 +103,8 @@ internal static class Verbs
         {
             var file = r.GetValue(trustArg)!;
             ProfileStore.Load(Path.GetFullPath(file), SystemPathResolver.ForCurrentProcess(), mayBeMissing: false);
-            Store().Trust(file);
+            var store = Store();
+            AsSudoUser.Write(store.ConfigDirectory, () => store.Trust(file));
             output.WriteLine($"cordon: trusting {Path.GetFullPath(file)} with SHA-256 {ProfileStore.Hash(file)}");
             return 0;
         });
@@ -127,7 +128,8 @@ internal static class Verbs
             var resolver = SystemPathResolver.ForCurrentProcess();
             var value = r.GetValue(addValue)!;
             _ = FlagRules.Parse((AccessKind)kind, verdict, value, resolver);
-            ProfileStore.Save(Store().PathOf(r.GetValue(addName)!), [new ProfileEntry((AccessKind)kind, verdict, value)], resolver);
+            var path = Store().PathOf(r.GetValue(addName)!);
+            AsSudoUser.Write(path, () => ProfileStore.Save(path, [new ProfileEntry((AccessKind)kind, verdict, value)], resolver));
             return 0;
         });
 

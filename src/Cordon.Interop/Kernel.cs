@@ -91,6 +91,8 @@ public static class Kernel
     public const int MSG_FASTOPEN = 0x20000000;
 
     // syscall numbers this assembly calls directly (arch/x86/entry/syscalls/syscall_64.tbl).
+    public const long SYS_setfsuid = 122;
+    public const long SYS_setfsgid = 123;
     public const long SYS_pidfd_send_signal = 424;
     public const long SYS_pidfd_open = 434;
     public const long SYS_openat2 = 437;

@@ -87,6 +87,52 @@ public sealed class ProfileTests : IDisposable
     }
 
     [Fact]
+    public void Under_sudo_profiles_and_logs_in_the_users_home_are_written_as_that_user()
+    {
+        // sudo sets SUDO_UID/SUDO_GID; cordon honours them only when it really runs as root. The user here is
+        // "nobody" (65534), which every Debian system has.
+        const string Nobody = "65534";
+        var sudo = new Dictionary<string, string> { ["SUDO_UID"] = Nobody, ["SUDO_GID"] = Nobody };
+        bool root = Interop.Libc.GetEUid() == 0;
+        string me = root ? $"{Nobody}:{Nobody}" : $"{s.Bare("id", "-u").Stdout.Trim()}:{s.Bare("id", "-g").Stdout.Trim()}";
+        if (root)
+        {
+            File.SetUnixFileMode(s.Root, (UnixFileMode)0b111_101_101);
+            Assert.Equal(0, s.Bare("chown", "-R", $"{Nobody}:{Nobody}", s.Home).ExitCode);
+        }
+
+        var r = s.Cordon(["profile", "add", "tool", "read", "allow", "~/notes"], sudo);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var log = Path.Combine(s.Home, "decisions.json");
+        r = s.Cordon(["run", "--no-prompt", "--log", log, "--", "true"], sudo);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        foreach (var made in new[] { Path.Combine(s.Home, ".config"), Path.GetDirectoryName(ProfileDir)!, ProfileDir, Path.Combine(ProfileDir, "tool.yaml"), log })
+        {
+            Assert.Equal(me, s.Bare("stat", "-c", "%u:%g", made).Stdout.Trim());
+        }
+
+        // A symlink planted in the home (the user's, or a program's that cordon ran as the user) must not steer a
+        // save into a directory the user cannot write: written as the user, the save fails there.
+        var system = Path.Combine(s.Root, "system");
+        Directory.CreateDirectory(system);
+        Directory.Delete(ProfileDir, recursive: true);
+        File.CreateSymbolicLink(ProfileDir, system);
+        r = s.Cordon(["profile", "add", "tool", "read", "allow", "~/notes"], sudo);
+        if (root)
+        {
+            Assert.NotEqual(0, r.ExitCode);
+            Assert.Contains("cordon:", r.Stderr, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFileSystemEntries(system));
+        }
+        else
+        {
+            // Without root there is no one else to be: the save goes where the symlink points, as any write of the user.
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.True(File.Exists(Path.Combine(system, "tool.yaml")));
+        }
+    }
+
+    [Fact]
     public void Concurrent_saves_from_two_processes_lose_nothing()
     {
         var psis = Enumerable.Range(0, 2).Select(p =>
