@@ -130,7 +130,12 @@ internal sealed partial class Supervisor
     private void Dispatch(SeccompNotif notif)
     {
         var call = new Call(listener, notif);
-        members.TryAdd(call.Tid, 0);
+        if (!members.ContainsKey(call.Tid))
+        {
+            // TryAdd takes a lock even when the key is there; the lookup does not, and nearly every call finds it.
+            members.TryAdd(call.Tid, 0);
+        }
+
         ValueTask task;
         try
         {
