@@ -126,14 +126,7 @@ internal sealed partial class Supervisor
 
         using var h = new SafeFd(fd);
         var head = new byte[256];
-        int n;
-        unsafe
-        {
-            fixed (byte* b = head)
-            {
-                n = (int)Libc.PRead(fd, b, head.Length, 0);
-            }
-        }
+        int n = (int)Libc.PRead(fd, head, head.Length, 0);
 
         if (n >= 4 && head[0] == 0x7f && head.AsSpan(1, 3).SequenceEqual("ELF"u8))
         {

@@ -220,7 +220,7 @@ internal sealed partial class Supervisor
     }
 
     /// <summary>Opens <paramref name="path"/> as O_PATH relative to <paramref name="baseFd"/> with openat2(2).</summary>
-    internal static unsafe Errno OpenPathFd(SafeFd? baseFd, ReadOnlySpan<byte> path, int flags, ulong resolve, out SafeFd? fd)
+    internal static Errno OpenPathFd(SafeFd? baseFd, ReadOnlySpan<byte> path, int flags, ulong resolve, out SafeFd? fd)
     {
         fd = null;
         if (path.Length == 0)
@@ -232,19 +232,13 @@ internal sealed partial class Supervisor
         Span<byte> z = path.Length < 512 ? stackalloc byte[path.Length + 1] : new byte[path.Length + 1];
         path.CopyTo(z);
         z[^1] = 0;
-        var how = new OpenHow { Flags = (ulong)(Kernel.O_PATH | Kernel.O_CLOEXEC | flags), Resolve = resolve };
-        long r;
-        fixed (byte* p = z)
-        {
-            r = Libc.Syscall(Kernel.SYS_openat2, baseFd?.Fd ?? Kernel.AT_FDCWD, (long)p, (long)&how, sizeof(OpenHow));
-        }
-
+        int r = Libc.OpenAt2(baseFd?.Fd ?? Kernel.AT_FDCWD, z, new OpenHow { Flags = (ulong)(Kernel.O_PATH | Kernel.O_CLOEXEC | flags), Resolve = resolve });
         if (r < 0)
         {
             return Io.LastErrno;
         }
 
-        fd = new SafeFd((int)r);
+        fd = new SafeFd(r);
         return Errno.None;
     }
 
@@ -255,20 +249,14 @@ internal sealed partial class Supervisor
     private static readonly SafeFd OwnFds = SafeFd.FromResult(Libc.OpenAt(Kernel.AT_FDCWD, "/proc/self/fd", Kernel.O_PATH | Kernel.O_DIRECTORY | Kernel.O_CLOEXEC, 0), "open /proc/self/fd");
 
     /// <summary>The canonical path of what <paramref name="fd"/> refers to (readlink of /proc/self/fd/N).</summary>
-    private static unsafe string Canonical(SafeFd fd)
+    private static string Canonical(SafeFd fd)
     {
         Span<byte> name = stackalloc byte[12];
         FdName(fd, name);
         var buf = ArrayPool<byte>.Shared.Rent(Kernel.PathMax);
         try
         {
-            nint n;
-            fixed (byte* l = name)
-            fixed (byte* b = buf)
-            {
-                n = Libc.ReadLinkAt(OwnFds.Fd, l, b, Kernel.PathMax);
-            }
-
+            nint n = Libc.ReadLinkAt(OwnFds.Fd, name, buf, Kernel.PathMax);
             if (n < 0)
             {
                 throw new ErrnoException("readlink " + SelfFd(fd), Io.LastErrno);
@@ -286,14 +274,11 @@ internal sealed partial class Supervisor
     /// Opens the very object <paramref name="fd"/> (often O_PATH) refers to, with <paramref name="flags"/>: the
     /// open(2) of /proc/self/fd/N. Returns the new descriptor or -1 with errno set.
     /// </summary>
-    private static unsafe int Reopen(SafeFd fd, int flags, uint mode = 0)
+    private static int Reopen(SafeFd fd, int flags, uint mode = 0)
     {
         Span<byte> name = stackalloc byte[12];
         FdName(fd, name);
-        fixed (byte* l = name)
-        {
-            return Libc.OpenAt(OwnFds.Fd, l, flags, mode);
-        }
+        return Libc.OpenAt(OwnFds.Fd, name, flags, mode);
     }
 
     /// <summary>The descriptor's number as a NUL-terminated name in /proc/self/fd.</summary>
@@ -378,14 +363,8 @@ internal sealed partial class Supervisor
         return st;
     }
 
-    private static unsafe bool TryStatAt(SafeFd dir, ReadOnlySpan<byte> name, out Stat st)
-    {
-        var z = PathBytes.Z(name);
-        fixed (byte* p = z)
-        {
-            return Libc.FStatAt(dir.Fd, p, out st, Kernel.AT_SYMLINK_NOFOLLOW) == 0;
-        }
-    }
+    private static bool TryStatAt(SafeFd dir, ReadOnlySpan<byte> name, out Stat st) =>
+        Libc.FStatAt(dir.Fd, PathBytes.Z(name), out st, Kernel.AT_SYMLINK_NOFOLLOW) == 0;
 
     /// <summary>
     /// Resolves the object a path names (for chmod, chown, truncate, utimes, xattrs, link sources and exec).
