@@ -47,7 +47,7 @@ public sealed class AuditLog : IDecisionObserver, IDisposable
         {
             // bufferSize 0: every Write is one write(2); FileMode.Append opens with O_APPEND.
             var full = Path.GetFullPath(path);
-            return new AuditLog(AsSudoUser.Write(full, () => new FileStream(full, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 0)));
+            return new AuditLog(AsSudoUser.Write(full, () => Cordon.Profiles.ProfileStore.OpenPrivate(full, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

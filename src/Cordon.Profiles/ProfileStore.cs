@@ -16,6 +16,21 @@ public sealed class ProfileStore(string configDirectory)
 
     private string TrustFile => Path.Combine(ConfigDirectory, "trusted-projects");
 
+    /// <summary>
+    /// cordon's own files (profiles and their lock files, trusted projects, learned profiles, the audit log) are the
+    /// user's alone: created 0600, in directories created 0700, whatever the process umask. That matters: the
+    /// seccomp engine runs with umask 0 (files it creates for the program get the program's umask), and a profile
+    /// saved during a run was world-writable before.
+    /// </summary>
+    public const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <inheritdoc cref="PrivateFile"/>
+    public const UnixFileMode PrivateDirectory = PrivateFile | UnixFileMode.UserExecute;
+
+    /// <summary>Opens or creates one of cordon's own files (<see cref="PrivateFile"/>).</summary>
+    public static FileStream OpenPrivate(string path, FileMode mode, FileAccess access, FileShare share, int bufferSize = 4096) =>
+        new(path, new FileStreamOptions { Mode = mode, Access = access, Share = share, BufferSize = bufferSize, UnixCreateMode = PrivateFile });
+
     /// <summary>The store of the current user: $XDG_CONFIG_HOME/cordon, or ~/.config/cordon.</summary>
     public static ProfileStore ForUser(string home)
     {
@@ -74,7 +89,7 @@ public sealed class ProfileStore(string configDirectory)
     public static void Save(string path, IEnumerable<ProfileEntry> entries, IPathResolver resolver)
     {
         var dir = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(dir);
+        Directory.CreateDirectory(dir, PrivateDirectory);
         using var lockFile = Lock(path + ".lock");
         var current = Load(path, resolver, mayBeMissing: true);
         var updated = current;
@@ -91,7 +106,7 @@ public sealed class ProfileStore(string configDirectory)
         var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
+            using (var fs = OpenPrivate(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 var bytes = System.Text.Encoding.UTF8.GetBytes(updated.Render($"cordon profile \"{updated.Name}\" (answers are added here; comments are not kept)"));
                 fs.Write(bytes);
@@ -118,7 +133,7 @@ public sealed class ProfileStore(string configDirectory)
             try
             {
                 // On Unix, FileShare.None takes flock(LOCK_EX | LOCK_NB) on the descriptor.
-                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                return OpenPrivate(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
@@ -142,12 +157,19 @@ public sealed class ProfileStore(string configDirectory)
 
     public void Trust(string path)
     {
-        Directory.CreateDirectory(ConfigDirectory);
+        Directory.CreateDirectory(ConfigDirectory, PrivateDirectory);
         using var lockFile = Lock(TrustFile + ".lock");
         var full = Path.GetFullPath(path);
         var lines = File.Exists(TrustFile) ? File.ReadAllLines(TrustFile).Where(l => !l.EndsWith("  " + full, StringComparison.Ordinal)).ToList() : [];
         lines.Add($"{Hash(path)}  {full}");
-        File.WriteAllLines(TrustFile + ".tmp", lines);
+        using (var temp = new StreamWriter(OpenPrivate(TrustFile + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None)))
+        {
+            foreach (var line in lines)
+            {
+                temp.WriteLine(line);
+            }
+        }
+
         File.Move(TrustFile + ".tmp", TrustFile, overwrite: true);
     }
 }

@@ -87,6 +87,25 @@ public sealed class ProfileTests : IDisposable
     }
 
     [Fact]
+    public void Files_cordon_writes_for_the_user_are_private_whatever_the_umask()
+    {
+        // The seccomp engine runs with umask 0 (it creates files for the program with the program's umask), and the
+        // learned profile, saved answers and the log are written during or after the run: each must still be 0600
+        // in directories created 0700 (they were 0666 and 0777).
+        var learned = Path.Combine(ProfileDir, "learned.yaml");
+        var log = Path.Combine(s.Home, "logs", "decisions.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        var r = s.Cordon("run", "--learn", learned, "--log", log, "--", "cat", "/etc/hostname");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        r = s.Cordon("profile", "add", "tool", "read", "allow", "~/notes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        foreach (var (path, mode) in new[] { (learned, "600"), (log, "600"), (Path.Combine(ProfileDir, "tool.yaml"), "600"), (ProfileDir, "700") })
+        {
+            Assert.Equal(mode + " " + path, s.Bare("stat", "-c", "%a %n", path).Stdout.Trim());
+        }
+    }
+
+    [Fact]
     public void Under_sudo_profiles_and_logs_in_the_users_home_are_written_as_that_user()
     {
         // sudo sets SUDO_UID/SUDO_GID; cordon honours them only when it really runs as root. The user here is
@@ -115,6 +134,7 @@ public sealed class ProfileTests : IDisposable
         // save into a directory the user cannot write: written as the user, the save fails there.
         var system = Path.Combine(s.Root, "system");
         Directory.CreateDirectory(system);
+        File.SetUnixFileMode(system, (UnixFileMode)0b111_101_101); // not the umask: another test changes this process's
         Directory.Delete(ProfileDir, recursive: true);
         File.CreateSymbolicLink(ProfileDir, system);
         r = s.Cordon(["profile", "add", "tool", "read", "allow", "~/notes"], sudo);
