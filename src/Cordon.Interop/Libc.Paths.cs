@@ -39,6 +39,9 @@ public static partial class Libc
     [LibraryImport(C, EntryPoint = "fchmodat", SetLastError = true)]
     public static partial int FChmodAt(int dirfd, ReadOnlySpan<byte> path, uint mode, int flags);
 
+    [LibraryImport(C, EntryPoint = "fchmod", SetLastError = true)]
+    public static partial int FChmod(int fd, uint mode);
+
     [LibraryImport(C, EntryPoint = "fchownat", SetLastError = true)]
     public static partial int FChownAt(int dirfd, ReadOnlySpan<byte> path, uint owner, uint group, int flags);
 

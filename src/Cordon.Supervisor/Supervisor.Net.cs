@@ -240,21 +240,14 @@ internal sealed partial class Supervisor
                 return;
             }
 
+            // The socket file gets the socket inode's mode less the binder's umask (unix_bind in net/unix/af_unix.c),
+            // and cordon's umask is 0: so the caller's umask goes into the socket's mode before the bind, and the
+            // socket's own mode is restored after it. A chmod of the new name after the bind would follow whatever a
+            // second thread put there meanwhile (a symlink to a secret: attack bind-chmod-race).
+            uint umask = ProcFs.Umask(c.Tid);
+            _ = Libc.FChmod(sock.Fd, 0x1FF & ~umask);
             int r = BindOn(sock, UnixAddress(SelfFd(dir!) + "/" + PathBytes.Text(name)));
-            if (r == 0)
-            {
-                // The socket file got cordon's umask (0): give it the caller's.
-                uint umask = ProcFs.Umask(c.Tid);
-                unsafe
-                {
-                    var z = PathBytes.Z(name);
-                    fixed (byte* p = z)
-                    {
-                        _ = Libc.FChmodAt(dir!.Fd, p, 0x1FF & ~umask, 0);
-                    }
-                }
-            }
-
+            _ = Libc.FChmod(sock.Fd, 0x1FF);
             c.Result(r);
         }
     }

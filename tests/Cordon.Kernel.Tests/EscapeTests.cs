@@ -181,6 +181,18 @@ public sealed class MoreEscapeTests : IDisposable
     public void Openat2_with_every_resolve_flag_is_decided_like_open() => Stopped(Attack("openat2", s.Secret));
 
     [Fact]
+    public void A_symlink_swapped_in_after_a_socket_bind_does_not_get_the_sockets_mode()
+    {
+        // cordon binds Unix sockets for the program and gives the socket file the program's umask. Done as a chmod of
+        // the new name after the bind, a second thread could swap a symlink to the secret in between and the chmod
+        // followed it (the secret became 0777). Nothing to compare bare: without cordon there is no such chmod.
+        File.SetUnixFileMode(s.Secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var r = Attack("bind-chmod-race", s.Secret, s.Work, "3000");
+        Stopped(r);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(s.Secret));
+    }
+
+    [Fact]
     public void Another_process_swapping_the_path_in_shared_memory_never_leaks()
     {
         var allowed = s.WorkFile("allowed.txt", "harmless\n");

@@ -210,6 +210,23 @@ public sealed class RealProgramTests : IDisposable
     }
 
     [Fact]
+    public void A_bound_unix_socket_gets_the_programs_umask_and_the_socket_keeps_its_own_mode()
+    {
+        var code = $$"""
+            import os, socket, stat
+            for mask in (0o027, 0o002):
+                os.umask(mask)
+                s = socket.socket(socket.AF_UNIX)
+                path = '{{s.Work}}/sock%o' % mask
+                s.bind(path)
+                print('%o %o' % (stat.S_IMODE(os.stat(path).st_mode), stat.S_IMODE(os.fstat(s.fileno()).st_mode)))
+            """;
+        var r = s.Cordon(Granted("python3", "-c", code));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("750 777\n775 777\n", r.Stdout);
+    }
+
+    [Fact]
     public void Rename_unlink_symlink_chmod_and_truncate_inside_the_work_directory()
     {
         s.WorkFile("f", "0123456789");

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -120,6 +121,52 @@ static void *exec_flipper(void *arg)
         strcpy(exec_path, exec_allowed);
     }
     return NULL;
+}
+
+/* bind-chmod-race: cordon binds a Unix socket for the caller, then gives the new file the caller's umask. A thread
+ * replaces the new socket with a symlink to the secret in between, hoping that the mode change follows it. */
+static char bind_path[4096];
+static void *bind_swapper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_stop)) {
+        unlink(bind_path);
+        symlink(race_secret, bind_path);
+    }
+    return NULL;
+}
+
+static int bind_chmod_race(const char *secret, const char *dir, long tries)
+{
+    struct stat before, now;
+    if (stat(secret, &before) != 0)
+        SETUP("stat %s: %s", secret, strerror(errno));
+    umask(0); /* cordon would give the socket 0777: a mode the secret surely does not have */
+    race_secret = secret;
+    snprintf(bind_path, sizeof bind_path, "%s/sock", dir);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(bind_path) >= sizeof addr.sun_path)
+        SETUP("path too long for a socket: %s", bind_path);
+    strcpy(addr.sun_path, bind_path);
+    pthread_t t;
+    if (pthread_create(&t, NULL, bind_swapper, NULL) != 0)
+        SETUP("pthread_create");
+    long bound = 0, changed = 0;
+    for (long i = 0; i < tries && !changed; i++) {
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (s < 0)
+            continue;
+        if (bind(s, (struct sockaddr *)&addr, sizeof addr) == 0)
+            bound++;
+        close(s);
+        if (stat(secret, &now) == 0 && now.st_mode != before.st_mode)
+            changed = 1;
+    }
+    atomic_store(&race_stop, 1);
+    pthread_join(t, NULL);
+    if (changed)
+        ESCAPED("bind/chmod race: the secret's mode went from %o to %o", before.st_mode & 07777, now.st_mode & 07777);
+    STOPPED("bind/chmod race: the secret's mode stayed %o (%ld binds in %ld tries)", before.st_mode & 07777, bound, tries);
 }
 
 /* connect-swap: a thread flips the port of the address connect reads. */
@@ -221,6 +268,9 @@ int main(int argc, char **argv)
 
     if (!strcmp(a, "swap-race") && argc == 6)
         return swap_race(argv[2], argv[3], argv[4], atol(argv[5]));
+
+    if (!strcmp(a, "bind-chmod-race") && argc == 5)
+        return bind_chmod_race(argv[2], argv[3], atol(argv[4]));
 
     if (!strcmp(a, "io-uring")) {
         char params[120] = {0};
