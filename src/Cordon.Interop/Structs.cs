@@ -118,6 +118,15 @@ public unsafe struct SeccompData
     public uint Arch;
     public ulong InstructionPointer;
     public fixed ulong Args[6];
+
+    /// <summary>The six arguments as an array (the fixed buffer cannot leave this struct without unsafe code).</summary>
+    public readonly ulong[] ArgsArray()
+    {
+        fixed (ulong* a = Args)
+        {
+            return [a[0], a[1], a[2], a[3], a[4], a[5]];
+        }
+    }
 }
 
 /// <summary>struct seccomp_notif (include/uapi/linux/seccomp.h): 80 bytes.</summary>

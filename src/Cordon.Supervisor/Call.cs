@@ -18,13 +18,7 @@ internal sealed class Call
         Id = notif.Id;
         Tid = notif.Pid;
         Nr = notif.Data.Nr;
-        unsafe
-        {
-            fixed (ulong* a = notif.Data.Args)
-            {
-                Args = [a[0], a[1], a[2], a[3], a[4], a[5]];
-            }
-        }
+        Args = notif.Data.ArgsArray();
     }
 
     public ulong Id { get; }

@@ -8,7 +8,7 @@ namespace Cordon.Supervisor;
 /// Facts about traced processes read from /proc. Each read is a few system calls, so callers read lazily:
 /// only when a prompt, a log record or a denial needs the answer.
 /// </summary>
-internal static unsafe class ProcFs
+internal static class ProcFs
 {
     /// <summary>Reads a small /proc file whole (they are generated on read; one read of 16 KiB is plenty).</summary>
     public static string? ReadText(string path, int max = 16384)
@@ -23,18 +23,15 @@ internal static unsafe class ProcFs
         {
             var buf = new byte[max];
             int total = 0;
-            fixed (byte* p = buf)
+            while (total < max)
             {
-                while (total < max)
+                nint n = Libc.Read(fd, buf.AsSpan(total), max - total);
+                if (n <= 0)
                 {
-                    nint n = Libc.Read(fd, p + total, max - total);
-                    if (n <= 0)
-                    {
-                        break;
-                    }
-
-                    total += (int)n;
+                    break;
                 }
+
+                total += (int)n;
             }
 
             return Encoding.UTF8.GetString(buf, 0, total);

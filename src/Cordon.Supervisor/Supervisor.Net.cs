@@ -493,11 +493,7 @@ internal sealed partial class Supervisor
     {
         int value = -1;
         uint len = sizeof(int);
-        unsafe
-        {
-            _ = Libc.GetSockOpt(sock.Fd, Kernel.SOL_SOCKET, name, &value, &len);
-        }
-
+        _ = Libc.GetSockOpt(sock.Fd, Kernel.SOL_SOCKET, name, ref value, ref len);
         return value;
     }
 
@@ -507,15 +503,9 @@ internal sealed partial class Supervisor
     {
         var raw = new byte[MaxSockaddr];
         uint len = MaxSockaddr;
-        unsafe
+        if ((peer ? Libc.GetPeerName(sock.Fd, raw, ref len) : Libc.GetSockName(sock.Fd, raw, ref len)) < 0)
         {
-            fixed (byte* p = raw)
-            {
-                if ((peer ? Libc.GetPeerName(sock.Fd, p, &len) : Libc.GetSockName(sock.Fd, p, &len)) < 0)
-                {
-                    return null;
-                }
-            }
+            return null;
         }
 
         return ParseSockAddr(raw[..(int)Math.Min(len, MaxSockaddr)]);
@@ -525,29 +515,13 @@ internal sealed partial class Supervisor
     private static int DestinationPort(SafeFd sock, OutgoingMessage msg) =>
         msg.Name is { } name ? ParseSockAddr(name).Port : Address(sock, peer: true)?.Port ?? 0;
 
-    private static unsafe int ConnectOn(SafeFd sock, byte[] addr)
-    {
-        fixed (byte* p = addr)
-        {
-            return R(Libc.Connect(sock.Fd, p, (uint)addr.Length));
-        }
-    }
+    private static int ConnectOn(SafeFd sock, byte[] addr) => R(Libc.Connect(sock.Fd, addr, (uint)addr.Length));
 
-    private static unsafe int BindOn(SafeFd sock, byte[] addr)
-    {
-        fixed (byte* p = addr)
-        {
-            return R(Libc.Bind(sock.Fd, p, (uint)addr.Length));
-        }
-    }
+    private static int BindOn(SafeFd sock, byte[] addr) => R(Libc.Bind(sock.Fd, addr, (uint)addr.Length));
 
-    private static unsafe int SendToOn(SafeFd sock, byte[] payload, int flags, byte[] addr)
+    private static int SendToOn(SafeFd sock, byte[] payload, int flags, byte[] addr)
     {
-        fixed (byte* b = payload)
-        fixed (byte* a = addr)
-        {
-            nint n = Libc.SendTo(sock.Fd, b, payload.Length, flags, a, (uint)addr.Length);
-            return n < 0 ? -(int)Io.LastErrno : (int)n;
-        }
+        nint n = Libc.SendTo(sock.Fd, payload, payload.Length, flags, addr, (uint)addr.Length);
+        return n < 0 ? -(int)Io.LastErrno : (int)n;
     }
 }

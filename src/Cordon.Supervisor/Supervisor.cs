@@ -73,7 +73,7 @@ internal sealed partial class Supervisor
     /// <summary>Waits until every process under the filter is gone (the listener reports POLLHUP).</summary>
     public bool WaitForEnd(TimeSpan timeout) => loops == 0 || ended.Task.Wait(timeout);
 
-    private unsafe void Loop()
+    private void Loop()
     {
         try
         {
@@ -81,7 +81,7 @@ internal sealed partial class Supervisor
             while (true)
             {
                 pfd.REvents = 0;
-                int r = Libc.Poll(&pfd, 1, -1);
+                int r = Libc.Poll(ref pfd, 1, -1);
                 if (r < 0)
                 {
                     if (Io.LastErrno == Errno.EINTR)

@@ -37,11 +37,7 @@ public sealed class SystemPathResolver(string home, string workingDirectory, str
             ? (uid, gid)
             : null;
 
-    private static unsafe string? HomeOf(uint uid)
-    {
-        Passwd* pw = Libc.GetPwUid(uid);
-        return pw is null || pw->Dir == 0 ? null : Marshal.PtrToStringUTF8(pw->Dir);
-    }
+    private static string? HomeOf(uint uid) => Libc.HomeOf(uid);
 
     public string Canonicalize(string absolutePath)
     {

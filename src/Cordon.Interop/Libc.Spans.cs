@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace Cordon.Interop;
 
 /// <summary>
-/// The path calls again, taking paths as byte spans (paths from a traced process are bytes, not text). Every span
-/// passed as a path must end with its NUL: the C library reads up to it. The spans are pinned for the call, so the
-/// callers need no unsafe code.
+/// Calls that take buffers, declared with spans and refs (paths from a traced process are bytes, not text). Every
+/// span passed as a path must end with its NUL: the C library reads up to it. The generated marshalling pins the
+/// spans for the call, so the callers need no unsafe code.
 /// </summary>
 public static partial class Libc
 {
@@ -60,6 +60,40 @@ public static partial class Libc
 
     [LibraryImport(C, EntryPoint = "pread", SetLastError = true)]
     public static partial nint PRead(int fd, Span<byte> buf, nint count, long offset);
+
+    [LibraryImport(C, EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, Span<byte> buf, nint count);
+
+    [LibraryImport(C, EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, ReadOnlySpan<byte> addr, uint len);
+
+    [LibraryImport(C, EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, ReadOnlySpan<byte> addr, uint len);
+
+    [LibraryImport(C, EntryPoint = "sendto", SetLastError = true)]
+    public static partial nint SendTo(int fd, ReadOnlySpan<byte> buf, nint len, int flags, ReadOnlySpan<byte> addr, uint addrlen);
+
+    [LibraryImport(C, EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSockOpt(int fd, int level, int name, ref int value, ref uint len);
+
+    [LibraryImport(C, EntryPoint = "getsockname", SetLastError = true)]
+    public static partial int GetSockName(int fd, Span<byte> addr, ref uint len);
+
+    [LibraryImport(C, EntryPoint = "getpeername", SetLastError = true)]
+    public static partial int GetPeerName(int fd, Span<byte> addr, ref uint len);
+
+    [LibraryImport(C, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(ref PollFd fd, nuint nfds, int timeout);
+
+    /// <summary>The home directory of <paramref name="uid"/> in the user database (NSS included), or null.</summary>
+    public static string? HomeOf(uint uid)
+    {
+        unsafe
+        {
+            Passwd* pw = GetPwUid(uid);
+            return pw is null || pw->Dir == 0 ? null : Marshal.PtrToStringUTF8(pw->Dir);
+        }
+    }
 
     /// <summary>openat2(2), which the C library on Debian 12 does not wrap: through syscall(2).</summary>
     public static int OpenAt2(int dirfd, ReadOnlySpan<byte> path, in OpenHow how) =>
