@@ -93,7 +93,7 @@ internal sealed partial class Supervisor
 
                 // O_CREAT|O_EXCL never follows a trailing symlink (open(2)); neither does O_NOFOLLOW.
                 int lookup = (flags & (Kernel.O_NOFOLLOW | Kernel.O_DIRECTORY)) | (exclusive ? Kernel.O_NOFOLLOW : 0);
-                err = LookUp(baseFd, path, ReferenceEquals(path, requested) ? requestedText : null, lookup, resolve, out var obj, out string canonical);
+                err = LookUp(baseFd, path, lookup, resolve, out var obj, out string canonical);
                 if (err == Errno.None)
                 {
                     using (obj)

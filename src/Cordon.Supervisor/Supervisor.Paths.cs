@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Cordon.Interop;
@@ -289,43 +288,17 @@ internal sealed partial class Supervisor
     }
 
     /// <summary>
-    /// Absolute paths that crossed a symlink when last looked up (they skip the first try of <see cref="LookUp"/>).
-    /// Only a hint: a wrong entry costs a readlink, never a wrong answer.
+    /// <see cref="OpenPathFd"/>, and the canonical path of what it reached (readlink of the descriptor: the path as
+    /// the kernel reached it, symlinks resolved).
     /// </summary>
-    private readonly ConcurrentDictionary<string, byte> crooked = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// <see cref="OpenPathFd"/>, and the canonical path of what it reached (<paramref name="text"/>: the path as text,
-    /// when the caller has it already). An absolute path without ".", ".." or
-    /// doubled slashes is first looked up with RESOLVE_NO_SYMLINKS: when that succeeds, no symlink was crossed, so
-    /// the path as written is the canonical path and no readlink is needed. A path that does cross one is looked up
-    /// again as usual. The first lookup answers errors other than ELOOP exactly as the usual one would: the walk up
-    /// to the failing name is the same.
-    /// </summary>
-    private Errno LookUp(SafeFd? baseFd, byte[] path, string? text, int flags, ulong resolve, out SafeFd? fd, out string canonical)
+    /// <remarks>
+    /// Tempting but wrong: skipping the readlink for a plain absolute path that RESOLVE_NO_SYMLINKS resolved, as if
+    /// the path as written were canonical. On a case-insensitive file system "~/.SSH/id_rsa" would then be decided
+    /// as written and slip past a deny rule for "~/.ssh", which d_path can still catch (README, Limits).
+    /// </remarks>
+    private static Errno LookUp(SafeFd? baseFd, byte[] path, int flags, ulong resolve, out SafeFd? fd, out string canonical)
     {
         canonical = "";
-        if (baseFd is null && IsPlainAbsolute(path) && (resolve & Kernel.RESOLVE_IN_ROOT) == 0)
-        {
-            text ??= PathBytes.Text(path);
-            if (!crooked.ContainsKey(text))
-            {
-                var err = OpenPathFd(null, path, flags, resolve | Kernel.RESOLVE_NO_SYMLINKS, out fd);
-                if (err != Errno.ELOOP)
-                {
-                    canonical = text;
-                    return err;
-                }
-
-                if (crooked.Count >= 4096)
-                {
-                    crooked.Clear();
-                }
-
-                crooked.TryAdd(text, 0);
-            }
-        }
-
         var e = OpenPathFd(baseFd, path, flags, resolve, out fd);
         if (e == Errno.None)
         {
@@ -333,26 +306,6 @@ internal sealed partial class Supervisor
         }
 
         return e;
-    }
-
-    /// <summary>"/a/b": absolute, and no empty, "." or ".." component, no trailing slash.</summary>
-    internal static bool IsPlainAbsolute(ReadOnlySpan<byte> path)
-    {
-        if (path.Length < 2 || path[0] != (byte)'/' || path[^1] == (byte)'/')
-        {
-            return false;
-        }
-
-        foreach (var part in path[1..].Split((byte)'/'))
-        {
-            var name = path[1..][part];
-            if (name.Length == 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private static string SelfFd(SafeFd fd) => "/proc/self/fd/" + fd.Fd.ToString(CultureInfo.InvariantCulture);

@@ -99,10 +99,9 @@ public sealed class RealProgramTests : IDisposable
     [Fact]
     public void Absolute_paths_through_symlinks_are_decided_where_they_lead_every_time()
     {
-        // The supervisor looks plain absolute paths up without following symlinks first (then the path as written is
-        // the canonical one) and remembers the paths that crossed one. Both ways must decide on the real target: the
-        // second round goes through the remembered paths. openat2's RESOLVE_IN_ROOT reads "/" as its dirfd (not
-        // cordon's working directory, which is the work directory here: hence a dirfd below it).
+        // Every spelling of a path is decided where it leads (a symlinked folder, a symlink, "..", "//"), the same
+        // way each time. openat2's RESOLVE_IN_ROOT reads "/" as its dirfd (not cordon's working directory, which is
+        // the work directory here: hence a dirfd below it).
         s.WorkFile("in.txt", "data");
         s.WorkFile("sub/in.txt", "below");
         File.CreateSymbolicLink(Path.Combine(s.Work, "keys"), Path.GetDirectoryName(s.Secret)!);
