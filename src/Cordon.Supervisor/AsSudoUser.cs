@@ -53,7 +53,7 @@ public static class AsSudoUser
         Libc.Syscall(Kernel.SYS_setfsuid, uid, 0, 0);
         if (Libc.Syscall(Kernel.SYS_setfsuid, uid, 0, 0) != uid || Libc.Syscall(Kernel.SYS_setfsgid, gid, 0, 0) != gid)
         {
-            // Never write with an identity we did not mean: fail the write instead.
+            // Never write, or go on, with an identity we did not mean: stop cordon instead.
             Environment.FailFast($"cordon: could not switch the file system identity to {uid}:{gid}");
         }
     }

@@ -513,6 +513,13 @@ internal sealed partial class Supervisor
             return null;
         }
 
+        if (canonical.Length == 0 || canonical[0] != '/')
+        {
+            // "socket:[N]", "pipe:[N]", "anon_inode:...": the program's own object, in no file system. Its mode
+            // (fchmod on a socket before bind sets the socket file's) writes no file: nothing to decide.
+            return obj;
+        }
+
         if (!await Allowed(c, AccessKind.Write, Operation.Attributes, canonical, path is null ? null : PathBytes.Text(path)).ConfigureAwait(false))
         {
             obj!.Dispose();

@@ -240,14 +240,16 @@ internal sealed partial class Supervisor
                 return;
             }
 
-            // The socket file gets the socket inode's mode less the binder's umask (unix_bind in net/unix/af_unix.c),
-            // and cordon's umask is 0: so the caller's umask goes into the socket's mode before the bind, and the
-            // socket's own mode is restored after it. A chmod of the new name after the bind would follow whatever a
-            // second thread put there meanwhile (a symlink to a secret: attack bind-chmod-race).
+            // The socket file gets the socket inode's mode (0777, or what the program set with fchmod) less the
+            // binder's umask (unix_bind in net/unix/af_unix.c), and cordon's umask is 0: so the caller's umask goes
+            // into the socket's mode for the bind, and the socket's own mode is restored after it. A chmod of the new
+            // name after the bind would follow whatever a second thread put there meanwhile (a symlink to a secret:
+            // attack bind-chmod-race).
+            uint own = Libc.FStat(sock.Fd, out var st) == 0 ? st.Mode & 0xFFF : 0x1FF;
             uint umask = ProcFs.Umask(c.Tid);
-            _ = Libc.FChmod(sock.Fd, 0x1FF & ~umask);
+            _ = Libc.FChmod(sock.Fd, own & ~umask);
             int r = BindOn(sock, UnixAddress(SelfFd(dir!) + "/" + PathBytes.Text(name)));
-            _ = Libc.FChmod(sock.Fd, 0x1FF);
+            _ = Libc.FChmod(sock.Fd, own);
             c.Result(r);
         }
     }

@@ -302,7 +302,16 @@ internal sealed partial class Supervisor
         var e = OpenPathFd(baseFd, path, flags, resolve, out fd);
         if (e == Errno.None)
         {
-            canonical = Canonical(fd!);
+            try
+            {
+                canonical = Canonical(fd!);
+            }
+            catch
+            {
+                fd!.Dispose();
+                fd = null;
+                throw;
+            }
         }
 
         return e;

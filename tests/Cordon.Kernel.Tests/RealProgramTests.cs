@@ -211,18 +211,24 @@ public sealed class RealProgramTests : IDisposable
     [Fact]
     public void A_bound_unix_socket_gets_the_programs_umask_and_the_socket_keeps_its_own_mode()
     {
+        // As bare: the socket file gets the socket's mode (0777, or what fchmod set before the bind) less the umask.
         var code = $$"""
             import os, socket, stat
-            for mask in (0o027, 0o002):
+            for mask, before in ((0o027, None), (0o002, None), (0o022, 0o710)):
                 os.umask(mask)
                 s = socket.socket(socket.AF_UNIX)
+                if before is not None:
+                    os.fchmod(s.fileno(), before)
                 path = '{{s.Work}}/sock%o' % mask
                 s.bind(path)
                 print('%o %o' % (stat.S_IMODE(os.stat(path).st_mode), stat.S_IMODE(os.fstat(s.fileno()).st_mode)))
             """;
+        var elsewhere = Directory.CreateDirectory(Path.Combine(s.Root, "bare")).FullName;
+        var bare = s.Bare("python3", "-c", code.Replace(s.Work, elsewhere, StringComparison.Ordinal));
+        Assert.Equal("750 777\n775 777\n710 710\n", bare.Stdout);
         var r = s.Cordon(Granted("python3", "-c", code));
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Equal("750 777\n775 777\n", r.Stdout);
+        Assert.Equal(bare.Stdout, r.Stdout);
     }
 
     [Fact]
