@@ -47,7 +47,9 @@ public sealed class AuditLog : IDecisionObserver, IDisposable
         {
             // bufferSize 0: every Write is one write(2); FileMode.Append opens with O_APPEND.
             var full = Path.GetFullPath(path);
-            return new AuditLog(AsSudoUser.Write(full, () => Cordon.Profiles.ProfileStore.OpenPrivate(full, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0)));
+            var stream = AsSudoUser.Write(full, () =>
+                Cordon.Profiles.ProfileStore.OpenPrivate(full, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0));
+            return new AuditLog(stream);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
