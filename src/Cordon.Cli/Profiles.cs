@@ -80,7 +80,8 @@ internal static class Profiles
         // directory is created so that it can be resolved (and so that nothing inside can plant it first).
         try
         {
-            Directory.CreateDirectory(store.ConfigDirectory, ProfileStore.PrivateDirectory);
+            // Under sudo as the user, like every later save into it: a directory of root's would refuse them.
+            AsSudoUser.Write(store.ConfigDirectory, () => Directory.CreateDirectory(store.ConfigDirectory, ProfileStore.PrivateDirectory));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -64,12 +64,15 @@ internal static class Verbs
         edit.SetAction(r =>
         {
             var path = Store().PathOf(r.GetValue(editArg)!);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!, ProfileStore.PrivateDirectory);
-            if (!File.Exists(path))
+            AsSudoUser.Write(path, () =>
             {
-                using var created = new StreamWriter(ProfileStore.OpenPrivate(path, FileMode.CreateNew, FileAccess.Write, FileShare.None));
-                created.Write("# cordon profile: read, write, run, net, env with allow: and deny: lists; include: [node, git, ...]\n");
-            }
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!, ProfileStore.PrivateDirectory);
+                if (!File.Exists(path))
+                {
+                    using var created = new StreamWriter(ProfileStore.OpenPrivate(path, FileMode.CreateNew, FileAccess.Write, FileShare.None));
+                    created.Write("# cordon profile: read, write, run, net, env with allow: and deny: lists; include: [node, git, ...]\n");
+                }
+            });
 
             var editor = Environment.GetEnvironmentVariable("VISUAL") is { Length: > 0 } v ? v : Environment.GetEnvironmentVariable("EDITOR") is { Length: > 0 } e ? e : "vi";
             using (var p = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", editor + " \"$1\"", "sh", path }, UseShellExecute = false })!)

@@ -120,10 +120,11 @@ public sealed class ProfileTests : IDisposable
             Assert.Equal(0, s.Bare("chown", "-R", $"{Nobody}:{Nobody}", s.Home).ExitCode);
         }
 
-        var r = s.Cordon(["profile", "add", "tool", "read", "allow", "~/notes"], sudo);
-        Assert.True(r.ExitCode == 0, r.ToString());
+        // A run first: it creates cordon's configuration directory in a fresh home, which later saves write into.
         var log = Path.Combine(s.Home, "decisions.json");
-        r = s.Cordon(["run", "--no-prompt", "--log", log, "--", "true"], sudo);
+        var r = s.Cordon(["run", "--no-prompt", "--log", log, "--", "true"], sudo);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        r = s.Cordon(["profile", "add", "tool", "read", "allow", "~/notes"], sudo);
         Assert.True(r.ExitCode == 0, r.ToString());
         foreach (var made in new[] { Path.Combine(s.Home, ".config"), Path.GetDirectoryName(ProfileDir)!, ProfileDir, Path.Combine(ProfileDir, "tool.yaml"), log })
         {
