@@ -19,20 +19,11 @@ public static unsafe partial class Libc
     [LibraryImport(C, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int OpenAt(int dirfd, string path, int flags, uint mode);
 
-    [LibraryImport(C, EntryPoint = "openat", SetLastError = true)]
-    public static partial int OpenAt(int dirfd, byte* path, int flags, uint mode);
-
-    [LibraryImport(C, EntryPoint = "readlinkat", SetLastError = true)]
-    public static partial nint ReadLinkAt(int dirfd, byte* path, byte* buf, nint size);
-
     [LibraryImport(C, EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buf, nint count);
 
     [LibraryImport(C, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buf, nint count);
-
-    [LibraryImport(C, EntryPoint = "pread", SetLastError = true)]
-    public static partial nint PRead(int fd, byte* buf, nint count, long offset);
 
     [LibraryImport(C, EntryPoint = "fstat", SetLastError = true)]
     public static partial int FStat(int fd, out Stat st);
@@ -46,42 +37,6 @@ public static unsafe partial class Libc
 
     [LibraryImport(C, EntryPoint = "statx", SetLastError = true)]
     public static partial int Statx(int dirfd, byte* path, int flags, uint mask, out Statx st);
-
-    [LibraryImport(C, EntryPoint = "unlinkat", SetLastError = true)]
-    public static partial int UnlinkAt(int dirfd, byte* path, int flags);
-
-    [LibraryImport(C, EntryPoint = "mkdirat", SetLastError = true)]
-    public static partial int MkdirAt(int dirfd, byte* path, uint mode);
-
-    [LibraryImport(C, EntryPoint = "mknodat", SetLastError = true)]
-    public static partial int MknodAt(int dirfd, byte* path, uint mode, ulong dev);
-
-    [LibraryImport(C, EntryPoint = "renameat2", SetLastError = true)]
-    public static partial int RenameAt2(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, uint flags);
-
-    [LibraryImport(C, EntryPoint = "linkat", SetLastError = true)]
-    public static partial int LinkAt(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
-
-    [LibraryImport(C, EntryPoint = "symlinkat", SetLastError = true)]
-    public static partial int SymlinkAt(byte* target, int newdirfd, byte* linkpath);
-
-    [LibraryImport(C, EntryPoint = "fchmodat", SetLastError = true)]
-    public static partial int FChmodAt(int dirfd, byte* path, uint mode, int flags);
-
-    [LibraryImport(C, EntryPoint = "fchownat", SetLastError = true)]
-    public static partial int FChownAt(int dirfd, byte* path, uint owner, uint group, int flags);
-
-    [LibraryImport(C, EntryPoint = "truncate", SetLastError = true)]
-    public static partial int Truncate(byte* path, long length);
-
-    [LibraryImport(C, EntryPoint = "utimensat", SetLastError = true)]
-    public static partial int UtimensAt(int dirfd, byte* path, Timespec* times, int flags);
-
-    [LibraryImport(C, EntryPoint = "setxattr", SetLastError = true)]
-    public static partial int SetXattr(byte* path, byte* name, byte* value, nint size, int flags);
-
-    [LibraryImport(C, EntryPoint = "removexattr", SetLastError = true)]
-    public static partial int RemoveXattr(byte* path, byte* name);
 
     [LibraryImport(C, EntryPoint = "umask")]
     public static partial uint Umask(uint mask);
@@ -122,29 +77,11 @@ public static unsafe partial class Libc
     [LibraryImport(C, EntryPoint = "recv", SetLastError = true)]
     public static partial nint Recv(int fd, byte* buf, nint len, int flags);
 
-    [LibraryImport(C, EntryPoint = "connect", SetLastError = true)]
-    public static partial int Connect(int fd, byte* addr, uint len);
-
-    [LibraryImport(C, EntryPoint = "bind", SetLastError = true)]
-    public static partial int Bind(int fd, byte* addr, uint len);
-
     [LibraryImport(C, EntryPoint = "listen", SetLastError = true)]
     public static partial int Listen(int fd, int backlog);
 
-    [LibraryImport(C, EntryPoint = "sendto", SetLastError = true)]
-    public static partial nint SendTo(int fd, byte* buf, nint len, int flags, byte* addr, uint addrlen);
-
     [LibraryImport(C, EntryPoint = "sendmsg", SetLastError = true)]
     public static partial nint SendMsg(int fd, MsgHdr* msg, int flags);
-
-    [LibraryImport(C, EntryPoint = "getsockopt", SetLastError = true)]
-    public static partial int GetSockOpt(int fd, int level, int name, void* value, uint* len);
-
-    [LibraryImport(C, EntryPoint = "getsockname", SetLastError = true)]
-    public static partial int GetSockName(int fd, byte* addr, uint* len);
-
-    [LibraryImport(C, EntryPoint = "getpeername", SetLastError = true)]
-    public static partial int GetPeerName(int fd, byte* addr, uint* len);
 
     [LibraryImport(C, EntryPoint = "waitpid", SetLastError = true)]
     public static partial int WaitPid(int pid, out int status, int options);

@@ -11,6 +11,13 @@ namespace Cordon.Supervisor;
 /// </summary>
 public static class AsSudoUser
 {
+    /// <summary>
+    /// Who and where, looked up once: the user database (getpwuid, which is not thread-safe) is not read again for
+    /// every answer saved during a run.
+    /// </summary>
+    private static readonly Lazy<(uint Uid, uint Gid, string Home)?> SudoUser = new(() =>
+        SystemPathResolver.SudoUser() is var (uid, gid) ? (uid, gid, SystemPathResolver.UserHome()) : null);
+
     /// <summary>Runs <paramref name="write"/>, as the sudo user when <paramref name="path"/> lies in their home.</summary>
     public static void Write(string path, Action write) => Write(path, () =>
     {
@@ -21,7 +28,7 @@ public static class AsSudoUser
     /// <inheritdoc cref="Write(string, Action)"/>
     public static T Write<T>(string path, Func<T> write)
     {
-        if (SystemPathResolver.SudoUser() is not var (uid, gid) || !InHome(Path.GetFullPath(path), SystemPathResolver.UserHome()))
+        if (SudoUser.Value is not var (uid, gid, home) || !InHome(Path.GetFullPath(path), home))
         {
             return write();
         }

@@ -21,7 +21,7 @@ public sealed class SystemPathResolver(string home, string workingDirectory, str
     public static string UserHome()
     {
         string? home = Environment.GetEnvironmentVariable("HOME");
-        if (SudoUser() is var (uid, _) && (home is null || home.TrimEnd('/') == HomeOf(0)?.TrimEnd('/')) && HomeOf(uid) is { } theirs)
+        if (SudoUser() is var (uid, _) && (home is null || home.TrimEnd('/') == Libc.HomeOf(0)?.TrimEnd('/')) && Libc.HomeOf(uid) is { } theirs)
         {
             return theirs;
         }
@@ -36,8 +36,6 @@ public sealed class SystemPathResolver(string home, string workingDirectory, str
         uint.TryParse(Environment.GetEnvironmentVariable("SUDO_GID"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint gid) && uid != 0
             ? (uid, gid)
             : null;
-
-    private static string? HomeOf(uint uid) => Libc.HomeOf(uid);
 
     public string Canonicalize(string absolutePath)
     {
