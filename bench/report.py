@@ -21,6 +21,7 @@ name = sys.argv[7] if len(sys.argv) > 7 else "latest"
 where = sys.argv[8] if len(sys.argv) > 8 else f"{platform.machine()}, kernel {platform.release()}, {os.cpu_count()} cores"
 TITLES = {
     "start": "start-up (`/bin/true`)",
+    "start1": "start-up, LSM programs not loaded yet (a first run)",
     "open1": "open+close, 1 thread",
     "openN": f"open+close, {threads} threads",
     "make": "C build, make -j2",
@@ -104,7 +105,7 @@ for w in workloads:
         rs = ratios(w, t)
         median_ratio[(w, t)] = statistics.median(rs)
         cell = f"**{median_ratio[(w, t)]:.2f}x** ({rs[0]:.2f}-{rs[-1]:.2f})"
-        if w == "start":
+        if w in ("start", "start1"):
             cell += f", +{med - statistics.median(values[(w, 'bare')].values()):.0f} ms"
         elif units[w] == "ms" and show_after_start and (after := ratios_after_start(w, t)):
             cell += f"; {statistics.median(after):.2f}x without start-up"

@@ -17,6 +17,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define __FMODE_EXEC 0x20
 #define MAY_WRITE 0x2
 #define CGROUP2_SUPER_MAGIC 0x63677270
+#define BPF_FS_MAGIC 0xcafe4a11
 #define PATH_MAX 4096
 #define FMODE_CREATED 0x100000
 #define S_IFMT 00170000
@@ -41,12 +42,18 @@ enum cordon_op {
 	CORDON_SEND = 1024,
 };
 
-struct cordon_config {
-	__u32 helper_pid;  /* the helper whose executable lives on cordon's FUSE file system */
+/* One sandbox: a run of cordon, keyed by its cgroup's id. The programs and maps are shared by every run and stay
+ * loaded between runs (src/Cordon.Supervisor/Lsm/LsmEngine.cs): a run adds its entry when it starts and removes it
+ * when it ends, and every key below carries the cgroup id, so one run's verdicts and grants are not another's. */
+struct cordon_run {
+	__u32 helper_pid;  /* the helper whose executable lives on this run's FUSE file system */
 	__u32 cordon_tgid; /* cordon itself: the sandbox may not signal or trace it */
-	__u64 cgroup_id;   /* the sandbox's cgroup (its inode number in cgroup2); 0: no sandbox yet */
-	__u32 cgroup_level; /* its depth below the root cgroup */
-	__u32 folder_gen;  /* folder grants hold only while this is unchanged (bumped when a directory moves or goes) */
+};
+
+/* What all runs share. */
+struct cordon_state {
+	__u32 cgroup_level; /* the depth of the sandboxes' cgroups below the root cgroup; 0: not set up yet */
+	__u32 folder_gen;   /* folder grants hold only while this is unchanged (bumped when a directory moves or goes) */
 };
 
 /* One question. A file is path (+ "/" + name when the object is a name in the directory path: create, delete,
@@ -65,6 +72,7 @@ struct cordon_request {
 };
 
 struct cordon_key {
+	__u64 cgroup; /* the run */
 	__u64 dev;
 	__u64 ino;
 	__u32 op;
@@ -73,6 +81,7 @@ struct cordon_key {
 
 /* A folder granted by the rules: the directory (mount, inode) and an op. Everything below it is allowed. */
 struct cordon_folder {
+	__u64 cgroup; /* the run */
 	__u64 mnt; /* the mount's unique id (statx STATX_MNT_ID_UNIQUE): a bind mount elsewhere does not match */
 	__u64 ino;
 	__u32 op;
@@ -83,8 +92,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct cordon_config);
-} cordon_config SEC(".maps");
+	__type(value, struct cordon_state);
+} state SEC(".maps");
+
+/* The runs under way, by cgroup id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct cordon_run);
+} runs SEC(".maps");
 
 /* Pending questions by thread id: cordon reads the one whose id the FUSE getxattr header carries. */
 struct {
@@ -94,9 +111,10 @@ struct {
 	__type(value, struct cordon_request);
 } requests SEC(".maps");
 
-/* Answers that hold for the rest of the run (rules, "always"): 1 allow, 2 deny. Written by cordon only. */
+/* Answers that hold for the rest of the run (rules, "always"): 1 allow, 2 deny. Written by cordon only. A cache:
+ * the least recently used entries make room (those of finished runs first), and an evicted one is asked again. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct cordon_key);
 	__type(value, __u8);
@@ -106,7 +124,7 @@ struct {
  * from its rules (Policy.FolderVerdict), so that a whole tree is decided here without a question per file. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 16384);
 	__type(key, struct cordon_folder);
 	__type(value, __u32);
 } folders SEC(".maps");
@@ -126,19 +144,22 @@ extern void bpf_put_file(struct file *file) __ksym;
 extern int bpf_path_d_path(struct path *path, char *buf, size_t buf__sz) __ksym;
 extern int bpf_get_file_xattr(struct file *file, const char *name__str, struct bpf_dynptr *value_p) __ksym;
 
-/* Membership covers the cgroup's descendants: the caller's ancestor at the sandbox's depth is the sandbox.
- * (A cgroup array and bpf_current_task_under_cgroup would do too, but sleepable programs may not use one.) */
-static __always_inline bool in_sandbox(void)
+static __always_inline struct cordon_state *shared_state(void)
 {
 	__u32 zero = 0;
-	struct cordon_config *cfg = bpf_map_lookup_elem(&cordon_config, &zero); /* (cordon_cfg is defined below) */
-	return cfg && cfg->cgroup_id && bpf_get_current_ancestor_cgroup_id(cfg->cgroup_level) == cfg->cgroup_id;
+	return bpf_map_lookup_elem(&state, &zero);
 }
 
-static __always_inline struct cordon_config *cordon_cfg(void)
+/* The run the caller belongs to (its cgroup id), or 0. Membership covers the cgroup's descendants: the caller's
+ * ancestor at the sandboxes' depth is the sandbox. (A cgroup array and bpf_current_task_under_cgroup would do too,
+ * but sleepable programs may not use one.) */
+static __always_inline __u64 sandbox(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&cordon_config, &zero);
+	struct cordon_state *st = shared_state();
+	if (!st || !st->cgroup_level)
+		return 0;
+	__u64 cg = bpf_get_current_ancestor_cgroup_id(st->cgroup_level);
+	return cg && bpf_map_lookup_elem(&runs, &cg) ? cg : 0;
 }
 
 /* A fresh question for this thread, or NULL (then the caller denies). */
@@ -156,13 +177,13 @@ static struct cordon_request *begin(__u32 op)
 
 /* Asks cordon and waits for its answer: a getxattr on the helper's executable, which cordon's FUSE server
  * answers once it has decided (a person may take minutes). Anything that goes wrong denies. */
-static int wait_verdict(struct cordon_request *req)
+static int wait_verdict(__u64 cg, struct cordon_request *req)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cordon_config *cfg = cordon_cfg();
+	struct cordon_run *run = bpf_map_lookup_elem(&runs, &cg);
 	int verdict = -EACCES;
-	if (cfg && cfg->helper_pid) {
-		struct task_struct *helper = bpf_task_from_pid(cfg->helper_pid);
+	if (run && run->helper_pid) {
+		struct task_struct *helper = bpf_task_from_pid(run->helper_pid);
 		if (helper) {
 			struct file *exe = bpf_get_task_exe_file(helper);
 			bpf_task_release(helper);
@@ -232,16 +253,17 @@ static long walk_step(__u64 i, void *ctx)
 /* Whether a granted folder holds the object at (mount, dentry): the dentry itself or a directory above it, crossing
  * mount points up to the root, as its path would. The walk reads d_parent without locks: a directory renamed while
  * it runs may be seen at its old or its new place (README.md, "LSM engine"). */
-static bool in_granted_folder(struct vfsmount *vfsmnt, struct dentry *d, __u32 op)
+static bool in_granted_folder(__u64 cg, struct vfsmount *vfsmnt, struct dentry *d, __u32 op)
 {
-	struct cordon_config *cfg = cordon_cfg();
-	if (!cfg || !vfsmnt || !d)
+	struct cordon_state *st = shared_state();
+	if (!st || !vfsmnt || !d)
 		return false;
 	struct walk w = {};
 	w.m = real_mount(vfsmnt);
 	w.d = d;
+	w.key.cgroup = cg;
 	w.key.op = op;
-	w.gen = cfg->folder_gen;
+	w.gen = st->folder_gen;
 	bpf_loop(WALK_MAX, walk_step, &w, 0);
 	return w.found;
 }
@@ -250,9 +272,9 @@ static bool in_granted_folder(struct vfsmount *vfsmnt, struct dentry *d, __u32 o
  * a path the rules do not grant: the grants stop counting until cordon recomputes them (it notices the change). */
 static void folders_changed(void)
 {
-	struct cordon_config *cfg = cordon_cfg();
-	if (cfg)
-		__sync_fetch_and_add(&cfg->folder_gen, 1);
+	struct cordon_state *st = shared_state();
+	if (st)
+		__sync_fetch_and_add(&st->folder_gen, 1);
 }
 
 static __always_inline __u32 inode_gen(struct inode *inode)
@@ -262,9 +284,10 @@ static __always_inline __u32 inode_gen(struct inode *inode)
 
 /* An open or exec of a file: cached verdicts by (device, inode, op) and granted folders are applied here without
  * asking. */
-static int ask_file(struct file *file, __u32 op)
+static int ask_file(__u64 cg, struct file *file, __u32 op)
 {
 	struct cordon_key key = {};
+	key.cgroup = cg;
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key.ino = BPF_CORE_READ(inode, i_ino);
@@ -273,7 +296,7 @@ static int ask_file(struct file *file, __u32 op)
 	__u8 *known = bpf_map_lookup_elem(&verdicts, &key);
 	if (known)
 		return *known == 1 ? 0 : -EACCES;
-	if (in_granted_folder(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), op))
+	if (in_granted_folder(cg, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), op))
 		return 0;
 
 	struct cordon_request *req = begin(op);
@@ -286,13 +309,13 @@ static int ask_file(struct file *file, __u32 op)
 		cancel();
 		return -EACCES;
 	}
-	return wait_verdict(req);
+	return wait_verdict(cg, req);
 }
 
 /* A name in a directory (create, delete, link, rename): the directory's path and the name. */
-static int ask_name(const struct path *dir, struct dentry *dentry, __u32 op)
+static int ask_name(__u64 cg, const struct path *dir, struct dentry *dentry, __u32 op)
 {
-	if (in_granted_folder(BPF_CORE_READ(dir, mnt), BPF_CORE_READ(dir, dentry), op))
+	if (in_granted_folder(cg, BPF_CORE_READ(dir, mnt), BPF_CORE_READ(dir, dentry), op))
 		return 0;
 	struct cordon_request *req = begin(op);
 	if (!req)
@@ -303,13 +326,13 @@ static int ask_name(const struct path *dir, struct dentry *dentry, __u32 op)
 		cancel();
 		return -EACCES;
 	}
-	return wait_verdict(req);
+	return wait_verdict(cg, req);
 }
 
 /* A change to an existing object named by a path (truncate, chmod, chown). */
-static int ask_path(const struct path *path, __u32 op)
+static int ask_path(__u64 cg, const struct path *path, __u32 op)
 {
-	if (in_granted_folder(BPF_CORE_READ(path, mnt), BPF_CORE_READ(path, dentry), op))
+	if (in_granted_folder(cg, BPF_CORE_READ(path, mnt), BPF_CORE_READ(path, dentry), op))
 		return 0;
 	struct cordon_request *req = begin(op);
 	if (!req)
@@ -318,11 +341,11 @@ static int ask_path(const struct path *path, __u32 op)
 		cancel();
 		return -EACCES;
 	}
-	return wait_verdict(req);
+	return wait_verdict(cg, req);
 }
 
 /* A socket address (the kernel's own copy: nothing can change it while cordon decides). */
-static int ask_addr(void *address, int len, __u32 op)
+static int ask_addr(__u64 cg, void *address, int len, __u32 op)
 {
 	struct cordon_request *req = begin(op);
 	if (!req)
@@ -336,13 +359,41 @@ static int ask_addr(void *address, int len, __u32 op)
 		cancel();
 		return -EACCES;
 	}
-	return wait_verdict(req);
+	return wait_verdict(cg, req);
+}
+
+/* For a directory that goes away: whether any run has granted it (bpf_for_each_map_elem over the runs). */
+struct granted_by_any {
+	struct cordon_folder key;
+	bool found;
+};
+
+static long granted_in_run(struct bpf_map *map, __u64 *cg, struct cordon_run *run, struct granted_by_any *q)
+{
+	q->key.cgroup = *cg;
+	for (__u32 op = CORDON_READ; op <= CORDON_ATTR; op <<= 1) {
+		q->key.op = op;
+		if (bpf_map_lookup_elem(&folders, &q->key)) {
+			q->found = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* -EPERM when the caller is in a sandbox and tgid is that sandbox's cordon. */
+static __always_inline int protects_cordon(__u32 tgid)
+{
+	__u64 cg = sandbox();
+	struct cordon_run *run = cg ? bpf_map_lookup_elem(&runs, &cg) : NULL;
+	return run && tgid == run->cordon_tgid ? -EPERM : 0;
 }
 
 SEC("lsm.s/file_open")
 int BPF_PROG(cordon_file_open, struct file *file)
 {
-	if (!in_sandbox())
+	__u64 cg = sandbox();
+	if (!cg)
 		return 0;
 	unsigned int mode = BPF_CORE_READ(file, f_mode);
 	/* Opens for exec (the program and its ELF interpreter) carry __FMODE_EXEC in f_flags, which open(2) cannot
@@ -351,20 +402,19 @@ int BPF_PROG(cordon_file_open, struct file *file)
 		return 0;
 	int r = 0;
 	if (mode & FMODE_CREATED)
-		r = ask_file(file, CORDON_CREATE);
+		r = ask_file(cg, file, CORDON_CREATE);
 	if (r == 0 && (mode & FMODE_READ))
-		r = ask_file(file, CORDON_READ);
+		r = ask_file(cg, file, CORDON_READ);
 	if (r == 0 && (mode & FMODE_WRITE))
-		r = ask_file(file, CORDON_WRITE);
+		r = ask_file(cg, file, CORDON_WRITE);
 	return r;
 }
 
 SEC("lsm.s/bprm_check_security")
 int BPF_PROG(cordon_exec, struct linux_binprm *bprm)
 {
-	if (!in_sandbox())
-		return 0;
-	return ask_file(bprm->file, CORDON_EXEC);
+	__u64 cg = sandbox();
+	return cg ? ask_file(cg, bprm->file, CORDON_EXEC) : 0;
 }
 
 /* Creating a file with open(O_CREAT) has no sleepable hook that knows the path (path_mknod is not sleepable,
@@ -375,48 +425,48 @@ SEC("lsm/path_mknod")
 int BPF_PROG(cordon_mknod, const struct path *dir, struct dentry *dentry, umode_t mode, unsigned int dev)
 {
 	umode_t type = mode & S_IFMT;
-	return in_sandbox() && (type == S_IFIFO || type == S_IFCHR || type == S_IFBLK) ? -EPERM : 0;
+	return sandbox() && (type == S_IFIFO || type == S_IFCHR || type == S_IFBLK) ? -EPERM : 0;
 }
 
 SEC("lsm.s/path_mkdir")
 int BPF_PROG(cordon_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode)
 {
-	return in_sandbox() ? ask_name(dir, dentry, CORDON_CREATE) : 0;
+	__u64 cg = sandbox();
+	return cg ? ask_name(cg, dir, dentry, CORDON_CREATE) : 0;
 }
 
 /* Any process's rmdir of a granted folder frees its inode number for reuse: the grants are recomputed. */
 SEC("lsm.s/path_rmdir")
 int BPF_PROG(cordon_rmdir, const struct path *dir, struct dentry *dentry)
 {
-	if (in_sandbox()) {
-		int r = ask_name(dir, dentry, CORDON_DELETE);
+	__u64 cg = sandbox();
+	if (cg) {
+		int r = ask_name(cg, dir, dentry, CORDON_DELETE);
 		if (r)
 			return r;
 	}
-	struct cordon_folder key = {};
+	struct granted_by_any q = {};
 	struct mount *m = real_mount(BPF_CORE_READ(dir, mnt));
-	key.mnt = BPF_CORE_READ(m, mnt_id_unique);
-	key.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
-	for (__u32 op = CORDON_READ; op <= CORDON_ATTR; op <<= 1) {
-		key.op = op;
-		if (bpf_map_lookup_elem(&folders, &key)) {
-			folders_changed();
-			break;
-		}
-	}
+	q.key.mnt = BPF_CORE_READ(m, mnt_id_unique);
+	q.key.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+	bpf_for_each_map_elem(&runs, granted_in_run, &q, 0);
+	if (q.found)
+		folders_changed();
 	return 0;
 }
 
 SEC("lsm.s/path_unlink")
 int BPF_PROG(cordon_unlink, const struct path *dir, struct dentry *dentry)
 {
-	return in_sandbox() ? ask_name(dir, dentry, CORDON_DELETE) : 0;
+	__u64 cg = sandbox();
+	return cg ? ask_name(cg, dir, dentry, CORDON_DELETE) : 0;
 }
 
 SEC("lsm.s/path_symlink")
 int BPF_PROG(cordon_symlink, const struct path *dir, struct dentry *dentry, const char *old_name)
 {
-	return in_sandbox() ? ask_name(dir, dentry, CORDON_LINK) : 0;
+	__u64 cg = sandbox();
+	return cg ? ask_name(cg, dir, dentry, CORDON_LINK) : 0;
 }
 
 /* A hard link gives the file a second name, which could sit in an allowed folder: the seccomp engine therefore
@@ -426,9 +476,11 @@ int BPF_PROG(cordon_symlink, const struct path *dir, struct dentry *dentry, cons
 SEC("lsm.s/path_link")
 int BPF_PROG(cordon_link, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry)
 {
-	if (!in_sandbox())
+	__u64 cg = sandbox();
+	if (!cg)
 		return 0;
 	struct cordon_key key = {};
+	key.cgroup = cg;
 	struct inode *inode = BPF_CORE_READ(old_dentry, d_inode);
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key.ino = BPF_CORE_READ(inode, i_ino);
@@ -439,10 +491,10 @@ int BPF_PROG(cordon_link, struct dentry *old_dentry, const struct path *new_dir,
 	__u8 *write = bpf_map_lookup_elem(&verdicts, &key);
 	/* (A hard link stays on one mount, so the source's folders are walked on the target's.) */
 	struct vfsmount *mnt = BPF_CORE_READ(new_dir, mnt);
-	if (!(read && *read == 1) && !(write && *write == 1) && !in_granted_folder(mnt, old_dentry, CORDON_READ) &&
-	    !in_granted_folder(mnt, old_dentry, CORDON_WRITE))
+	if (!(read && *read == 1) && !(write && *write == 1) && !in_granted_folder(cg, mnt, old_dentry, CORDON_READ) &&
+	    !in_granted_folder(cg, mnt, old_dentry, CORDON_WRITE))
 		return -EACCES;
-	return ask_name(new_dir, new_dentry, CORDON_LINK);
+	return ask_name(cg, new_dir, new_dentry, CORDON_LINK);
 }
 
 /* Any process's rename of a directory may move a granted folder (or one above it) to a path the rules do not grant,
@@ -451,10 +503,11 @@ SEC("lsm.s/path_rename")
 int BPF_PROG(cordon_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
 	     struct dentry *new_dentry, unsigned int flags)
 {
-	if (in_sandbox()) {
-		int r = ask_name(old_dir, old_dentry, CORDON_RENAME);
+	__u64 cg = sandbox();
+	if (cg) {
+		int r = ask_name(cg, old_dir, old_dentry, CORDON_RENAME);
 		if (!r)
-			r = ask_name(new_dir, new_dentry, CORDON_RENAME);
+			r = ask_name(cg, new_dir, new_dentry, CORDON_RENAME);
 		if (r)
 			return r;
 	}
@@ -468,54 +521,65 @@ int BPF_PROG(cordon_rename, const struct path *old_dir, struct dentry *old_dentr
 SEC("lsm.s/path_truncate")
 int BPF_PROG(cordon_truncate, const struct path *path)
 {
-	return in_sandbox() ? ask_path(path, CORDON_WRITE) : 0;
+	__u64 cg = sandbox();
+	return cg ? ask_path(cg, path, CORDON_WRITE) : 0;
 }
 
 SEC("lsm.s/path_chmod")
 int BPF_PROG(cordon_chmod, const struct path *path, umode_t mode)
 {
-	return in_sandbox() ? ask_path(path, CORDON_ATTR) : 0;
+	__u64 cg = sandbox();
+	return cg ? ask_path(cg, path, CORDON_ATTR) : 0;
 }
 
 /* kuid_t/kgid_t arrive by value; the hook only needs the path, so they are not declared. */
 SEC("lsm.s/path_chown")
 int BPF_PROG(cordon_chown, const struct path *path)
 {
-	return in_sandbox() ? ask_path(path, CORDON_ATTR) : 0;
+	__u64 cg = sandbox();
+	return cg ? ask_path(cg, path, CORDON_ATTR) : 0;
 }
 
 SEC("lsm.s/socket_connect")
 int BPF_PROG(cordon_connect, struct socket *sock, struct sockaddr *address, int addrlen)
 {
-	return in_sandbox() ? ask_addr(address, addrlen, CORDON_CONNECT) : 0;
+	__u64 cg = sandbox();
+	return cg ? ask_addr(cg, address, addrlen, CORDON_CONNECT) : 0;
 }
 
 SEC("lsm.s/socket_bind")
 int BPF_PROG(cordon_bind, struct socket *sock, struct sockaddr *address, int addrlen)
 {
-	return in_sandbox() ? ask_addr(address, addrlen, CORDON_BIND) : 0;
+	__u64 cg = sandbox();
+	return cg ? ask_addr(cg, address, addrlen, CORDON_BIND) : 0;
 }
 
 /* A datagram to an explicit address (sendto/sendmsg with a name); connected sends were decided at connect. */
 SEC("lsm.s/socket_sendmsg")
 int BPF_PROG(cordon_sendmsg, struct socket *sock, struct msghdr *msg, int size)
 {
-	if (!in_sandbox())
+	__u64 cg = sandbox();
+	if (!cg)
 		return 0;
 	void *name = BPF_CORE_READ(msg, msg_name);
 	int len = BPF_CORE_READ(msg, msg_namelen);
-	return name && len > 0 ? ask_addr(name, len, CORDON_SEND) : 0;
+	return name && len > 0 ? ask_addr(cg, name, len, CORDON_SEND) : 0;
 }
 
 /* Membership cannot be shed: nothing in the sandbox may write to the cgroup file system, which covers both
  * writing cgroup.procs and clone3(CLONE_INTO_CGROUP) (cgroup_may_write asks inode_permission for MAY_WRITE).
- * Not sleepable and on every path lookup of every process: the cheap checks come first. */
+ * Nor to the BPF file system, where the programs' links are pinned: a root program that unlinked them would detach
+ * the programs once no run holds them (each run does, besides). Not sleepable and on every path lookup of every
+ * process: the cheap checks come first. */
 SEC("lsm/inode_permission")
 int BPF_PROG(cordon_inode_permission, struct inode *inode, int mask)
 {
-	if (!(mask & MAY_WRITE) || BPF_CORE_READ(inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
+	if (!(mask & MAY_WRITE))
 		return 0;
-	return in_sandbox() ? -EPERM : 0;
+	unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	if (magic != CGROUP2_SUPER_MAGIC && magic != BPF_FS_MAGIC)
+		return 0;
+	return sandbox() ? -EPERM : 0;
 }
 
 /* No new namespaces and no mounts inside: the hooks decide on the path as the caller's namespace shows it, so a
@@ -523,54 +587,55 @@ int BPF_PROG(cordon_inode_permission, struct inode *inode, int mask)
 SEC("lsm/userns_create")
 int BPF_PROG(cordon_userns, const struct cred *cred)
 {
-	return in_sandbox() ? -EPERM : 0;
+	return sandbox() ? -EPERM : 0;
 }
 
 SEC("lsm/sb_mount")
 int BPF_PROG(cordon_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags, void *data)
 {
-	return in_sandbox() ? -EPERM : 0;
+	return sandbox() ? -EPERM : 0;
+}
+
+/* Nor unmounts: unmounting the BPF file system would drop the pins. */
+SEC("lsm/sb_umount")
+int BPF_PROG(cordon_umount, struct vfsmount *mnt, int flags)
+{
+	return sandbox() ? -EPERM : 0;
 }
 
 SEC("lsm/move_mount")
 int BPF_PROG(cordon_move_mount, const struct path *from_path, const struct path *to_path)
 {
-	return in_sandbox() ? -EPERM : 0;
+	return sandbox() ? -EPERM : 0;
 }
 
 SEC("lsm/sb_pivotroot")
 int BPF_PROG(cordon_pivotroot, const struct path *old_path, const struct path *new_path)
 {
-	return in_sandbox() ? -EPERM : 0;
+	return sandbox() ? -EPERM : 0;
 }
 
 SEC("lsm/path_chroot")
 int BPF_PROG(cordon_chroot, const struct path *path)
 {
-	return in_sandbox() ? -EPERM : 0;
+	return sandbox() ? -EPERM : 0;
 }
 
 /* The machinery is out of the sandbox's reach: no bpf(), no signals or ptrace against cordon. */
 SEC("lsm/bpf")
 int BPF_PROG(cordon_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 {
-	return in_sandbox() ? -EPERM : 0;
+	return sandbox() ? -EPERM : 0;
 }
 
 SEC("lsm/task_kill")
 int BPF_PROG(cordon_kill, struct task_struct *p, struct kernel_siginfo *info, int sig, const struct cred *cred)
 {
-	struct cordon_config *cfg = cordon_cfg();
-	if (!cfg || !in_sandbox())
-		return 0;
-	return BPF_CORE_READ(p, tgid) == cfg->cordon_tgid ? -EPERM : 0;
+	return protects_cordon(BPF_CORE_READ(p, tgid));
 }
 
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(cordon_ptrace, struct task_struct *child, unsigned int mode)
 {
-	struct cordon_config *cfg = cordon_cfg();
-	if (!cfg || !in_sandbox())
-		return 0;
-	return BPF_CORE_READ(child, tgid) == cfg->cordon_tgid ? -EPERM : 0;
+	return protects_cordon(BPF_CORE_READ(child, tgid));
 }

@@ -33,6 +33,14 @@ internal static class Doctor
         Line(o, null, "engine", lsmMissing is null
             ? "lsm (--engine auto): decisions at the kernel's security hooks; the program runs as the sudo user"
             : $"seccomp (--engine auto); the LSM engine cannot run here: {lsmMissing}");
+        if (lsmMissing is null)
+        {
+            var loaded = LsmEngine.LoadedPrograms();
+            Line(o, null, "LSM programs", loaded.Count == 0
+                ? "not loaded; the first run with the LSM engine loads them (seconds under emulation) and leaves them loaded"
+                : $"loaded ({string.Join(", ", loaded)}), idle between runs; 'sudo cordon unload' detaches them");
+        }
+
         var uring = Read("/proc/sys/kernel/io_uring_disabled")?.Trim();
         Line(o, null, "io_uring", uring is null ? "sysctl absent" : $"io_uring_disabled={uring}; cordon refuses io_uring inside the sandbox either way (its operations bypass seccomp)");
         var ptrace = Read("/proc/sys/kernel/yama/ptrace_scope")?.Trim();

@@ -8,12 +8,12 @@ using Spectre.Console;
 
 namespace Cordon.Cli;
 
-/// <summary>The verbs besides `run`: profile, log, doctor.</summary>
+/// <summary>The verbs besides `run`: profile, log, doctor, unload.</summary>
 internal static class Verbs
 {
-    public static readonly HashSet<string> Names = ["profile", "log", "doctor"];
+    public static readonly HashSet<string> Names = ["profile", "log", "doctor", "unload"];
 
-    public static IEnumerable<Command> All(TextWriter output, TextWriter error) => [Profile(output, error), Log(output, error), Doctor(output)];
+    public static IEnumerable<Command> All(TextWriter output, TextWriter error) => [Profile(output, error), Log(output, error), Doctor(output), Unload(output, error)];
 
     private static ProfileStore Store() => ProfileStore.ForUser(SystemPathResolver.ForCurrentProcess().Home);
 
@@ -192,6 +192,26 @@ internal static class Verbs
             return 0;
         });
         return log;
+    }
+
+    private static Command Unload(TextWriter output, TextWriter error)
+    {
+        var unload = new Command("unload",
+            "Detach the LSM engine's BPF programs (root). The first run with --engine lsm loads them and they stay loaded, idle, so that later runs start at once; this removes them. Exit status 0 when nothing is loaded any more, 1 when refused (not root, or a run is using them).");
+        unload.SetAction(_ =>
+        {
+            try
+            {
+                output.WriteLine(Supervisor.Lsm.LsmEngine.Unload());
+                return 0;
+            }
+            catch (Exception e) when (e is Supervisor.SandboxException or IOException or UnauthorizedAccessException or Cordon.Interop.ErrnoException)
+            {
+                error.WriteLine("cordon: " + e.Message);
+                return 1;
+            }
+        });
+        return unload;
     }
 
     private static Command Doctor(TextWriter output)

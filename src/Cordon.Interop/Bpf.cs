@@ -47,6 +47,17 @@ public static unsafe partial class LibBpf
     [LibraryImport(Lib, EntryPoint = "bpf_map_lookup_elem", SetLastError = true)]
     public static partial int MapLookup(int fd, void* key, void* value);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_map_get_next_key", SetLastError = true)]
+    public static partial int MapNextKey(int fd, void* key, void* nextKey);
+
+    /// <summary>Pins a map, program or link descriptor at a path in the BPF file system.</summary>
+    [LibraryImport(Lib, EntryPoint = "bpf_obj_pin", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int ObjectPin(int fd, string path);
+
+    /// <summary>A descriptor for what is pinned at a path in the BPF file system (negative: failed).</summary>
+    [LibraryImport(Lib, EntryPoint = "bpf_obj_get", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int ObjectGet(string path);
+
     [LibraryImport(Lib, EntryPoint = "libbpf_set_print")]
     public static partial nint SetPrint(nint callback);
 }
@@ -78,13 +89,19 @@ public sealed class BpfLinkHandle : SafeHandleZeroOrMinusOneIsInvalid
     protected override bool ReleaseHandle() => LibBpf.LinkDestroy(handle) == 0;
 }
 
-/// <summary>native/lsm/cordon.bpf.c, struct cordon_config: 24 bytes.</summary>
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_run (the value in map "runs", keyed by the run's cgroup id): 8 bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct LsmConfig
+public struct LsmRun
 {
     public uint HelperPid;
     public uint CordonTgid;
-    public ulong CgroupId;
+}
+
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_state (what all runs share): 8 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct LsmState
+{
+    /// <summary>The depth of the sandboxes' cgroups below the root cgroup.</summary>
     public uint CgroupLevel;
 
     /// <summary>Folder grants count only while they carry this number (the kernel bumps it when a directory moves or goes).</summary>
@@ -110,10 +127,12 @@ public unsafe struct LsmRequest
     public fixed byte Path[PathMax];
 }
 
-/// <summary>native/lsm/cordon.bpf.c, struct cordon_key: 24 bytes.</summary>
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_key: 32 bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct LsmVerdictKey
 {
+    /// <summary>The run (its cgroup's id).</summary>
+    public ulong Cgroup;
     public ulong Dev;
     public ulong Ino;
     public uint Op;
@@ -122,10 +141,13 @@ public struct LsmVerdictKey
     public uint Gen;
 }
 
-/// <summary>native/lsm/cordon.bpf.c, struct cordon_folder: 24 bytes.</summary>
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_folder: 32 bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct LsmFolderKey
 {
+    /// <summary>The run (its cgroup's id).</summary>
+    public ulong Cgroup;
+
     /// <summary>The mount's unique id (statx STATX_MNT_ID_UNIQUE; struct mount's mnt_id_unique).</summary>
     public ulong Mnt;
     public ulong Ino;

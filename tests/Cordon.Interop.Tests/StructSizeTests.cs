@@ -48,11 +48,12 @@ public class StructSizeTests
     [Fact]
     public void Lsm_map_structs_match_the_bpf_programs()
     {
-        // native/lsm/cordon.bpf.c: struct cordon_config, cordon_request, cordon_key
-        Assert.Equal(24, Unsafe.SizeOf<LsmConfig>());
+        // native/lsm/cordon.bpf.c: struct cordon_run, cordon_state, cordon_request, cordon_key, cordon_folder
+        Assert.Equal(8, Unsafe.SizeOf<LsmRun>());
+        Assert.Equal(8, Unsafe.SizeOf<LsmState>());
         Assert.Equal(424 + 4096, Unsafe.SizeOf<LsmRequest>());
-        Assert.Equal(24, Unsafe.SizeOf<LsmVerdictKey>());
-        Assert.Equal(24, Unsafe.SizeOf<LsmFolderKey>());
+        Assert.Equal(32, Unsafe.SizeOf<LsmVerdictKey>());
+        Assert.Equal(32, Unsafe.SizeOf<LsmFolderKey>());
     }
 
     [Fact]

@@ -164,23 +164,52 @@ why="rc=$rc screen: $(tail -n 2 /tmp/exit.out)"; t a_question_open_when_the_prog
 out=$("$C" doctor 2>&1)
 why="doctor: $(printf '%s' "$out" | grep engine)"; t doctor_says_the_lsm_engine_runs_here has "$out" "engine: lsm"
 
-# cordon killed mid-run: its pinned programs stay and deny (the helper is gone); the next run removes them.
+# The programs stay loaded between runs (shared by every run); "runs" holds one entry per run under way.
+B=/opt/tests/bpftool
+registered() { # entries in the shared "runs" map (bpftool prints a map with BTF as JSON: one "key" per entry)
+  d=$(ls -d /sys/fs/bpf/cordon-lsm-* 2>/dev/null | head -n 1); [ -n "$d" ] && $B map dump pinned "$d/runs" | grep -c '"key":'; }
+ids=$($B prog list | grep cordon_ | cut -d: -f1 | tr '\n' ' ')
+run -- true
+ids2=$($B prog list | grep cordon_ | cut -d: -f1 | tr '\n' ' ')
+why="before: $ids; after: $ids2"; t a_run_uses_the_programs_an_earlier_run_loaded eval '[ -n "$ids" ] && [ "$ids" = "$ids2" ]'
+once=$($B prog list | grep -c 'name cordon_file_open ')
+why="$once copies of cordon_file_open, $(registered) runs registered"; t one_copy_stays_loaded_and_no_run_is_left_registered eval '[ "$once" = 1 ] && [ "$(registered)" = 0 ]'
+out=$("$C" doctor 2>&1)
+why="doctor: $(printf '%s' "$out" | grep "LSM programs")"; t doctor_says_the_programs_are_loaded has "$out" "LSM programs.*loaded (/sys/fs/bpf/cordon-lsm-"
+
+# Runs at the same time share the programs, not their decisions: every key carries the run's cgroup. (Without the
+# cgroup in the keys, the second run would read the file on the first run's folder grant or cached verdict.)
+mkdir -p $W/shared; echo shared-file > $W/shared/f.txt; echo single-file > $W/single.txt; chown -R 1000:1000 $W
+rm -f $W/first-started
+run --allow-read=$W/shared,$W/single.txt --allow-write=$W -- sh -c "cat $W/shared/f.txt $W/single.txt >/dev/null && touch $W/first-started; sleep 5" >/dev/null 2>&1 &
+first=$!
+for i in $(seq 50); do [ -f $W/first-started ] && break; sleep 0.2; done
+out=$(run -- cat $W/shared/f.txt 2>&1); rc=$?
+why="first run started: $([ -f $W/first-started ] && echo yes || echo no); rc=$rc out=$out"
+t a_runs_folder_grant_is_not_another_runs eval '[ -f $W/first-started ] && [ $rc -ne 0 ] && ! has "$out" shared-file'
+out=$(run -- cat $W/single.txt 2>&1); rc=$?
+why="rc=$rc out=$out"; t a_runs_cached_verdict_is_not_another_runs eval '[ $rc -ne 0 ] && ! has "$out" single-file'
+wait $first
+
+# A stale build's programs (another object hash) go when no live run names them.
+mkdir -p /sys/fs/bpf/cordon-lsm-0000000000000000
+$B map create /sys/fs/bpf/cordon-lsm-0000000000000000/runs type hash key 8 value 8 entries 1 name runs
+run -- true
+why="$(ls /sys/fs/bpf)"; t a_run_removes_the_programs_of_an_older_build [ ! -e /sys/fs/bpf/cordon-lsm-0000000000000000 ]
+
+# cordon killed mid-run: its run stays registered, so its processes stay in a sandbox whose every question is
+# denied (the helper is gone); the next run kills what is left and removes the entry.
 rm -f $W/started
 sh -c 'echo $$ > /tmp/c2.pid; exec '"$C"' run --engine lsm --no-prompt --allow-write='"$W"' -- sh -c "touch '"$W"'/started; sleep 4; cat '"$H"'/.ssh/id_rsa; echo after"' > /tmp/crash.out 2>&1 &
 for i in $(seq 50); do [ -f $W/started ] && break; sleep 0.2; done
 dead=$(cat /tmp/c2.pid); kill -9 "$dead"; sleep 6
 why="output: $(cat /tmp/crash.out)"; t killing_cordon_gives_the_program_no_access eval '! grep -q $MARK /tmp/crash.out'
-pins=$(ls /sys/fs/bpf | grep -c "^cordon-$dead-")
-why="$pins pinned programs of the dead run"; t killing_cordon_leaves_its_programs_pinned [ "$pins" -gt 0 ]
+n=$(registered)
+why="$n runs registered"; t killing_cordon_leaves_its_run_registered [ "$n" = 1 ]
 run -- true
-pins=$(ls /sys/fs/bpf | grep -c "^cordon-$dead-"); cg=$(ls /sys/fs/cgroup | grep -c "^cordon-$dead$")
+n=$(registered); cg=$(ls /sys/fs/cgroup | grep -c "^cordon-$dead$")
 rd=$(ls /run | grep -c "^cordon-$dead$")
-why="$pins pins, $cg cgroups, $rd run directories left"; t the_next_run_removes_what_a_dead_run_left eval '[ "$pins" = 0 ] && [ "$cg" = 0 ] && [ "$rd" = 0 ]'
-pins=$(ls /sys/fs/bpf | grep -c "^cordon-")
-why="$pins pins left"; t a_finished_run_leaves_no_pins [ "$pins" = 0 ]
-# (cordon leaves the detaching to the kernel, which does it in the background: it takes a moment.)
-for i in $(seq 40); do progs=$(/opt/tests/bpftool prog list | grep -c cordon_); [ "$progs" = 0 ] && break; sleep 0.5; done
-why="$progs cordon programs still loaded"; t finished_runs_leave_no_programs_attached [ "$progs" = 0 ]
+why="$n runs registered, $cg cgroups, $rd run directories left"; t the_next_run_removes_what_a_dead_run_left eval '[ "$n" = 0 ] && [ "$cg" = 0 ] && [ "$rd" = 0 ]'
 
 # The escape suite (tests/escape/escape.c) against this engine: every attack that applies to it. Each must report
 # "stopped:" and the secret must appear nowhere. (io_uring, x32, int 0x80, a second seccomp listener and clone3
@@ -213,6 +242,14 @@ unset SUDO_UID SUDO_GID
 out=$(run -A -- /opt/tests/bpftool prog list 2>&1); rc=$?
 why="rc=$rc out=$(echo "$out" | head -2)"; t root_program_cannot_use_bpf eval '[ $rc -ne 0 ] && ! has "$out" cordon_file_open' 
 
+# The programs stay loaded between runs, pinned in the BPF file system: unlinking the pins or unmounting it would
+# detach them if nothing else held them (each run holds its links, and nothing inside may write there or unmount).
+out=$(run -A --deny-read=$H/.ssh -- sh -c "rm -f /sys/fs/bpf/cordon-lsm-*/cordon_file_open; cat $H/.ssh/id_rsa" 2>&1)
+why="out=$out; $(ls /sys/fs/bpf/cordon-lsm-* | grep -c cordon_) pins left"
+t root_program_cannot_unpin_the_programs eval '! leaked && ls /sys/fs/bpf/cordon-lsm-*/cordon_file_open >/dev/null'
+out=$(run -A --deny-read=$H/.ssh -- sh -c "umount -l /sys/fs/bpf; cat $H/.ssh/id_rsa" 2>&1)
+why="out=$out"; t root_program_cannot_unmount_the_bpf_file_system eval '! leaked && grep -q " /sys/fs/bpf " /proc/self/mountinfo'
+
 sh -c 'echo $$ > /tmp/cordon.pid; exec '"$C"' run --engine lsm --no-prompt -A -- sh -c "kill -9 \$(cat /tmp/cordon.pid); sleep 1; echo survived"' > /tmp/kill.out 2>&1
 why="output: $(cat /tmp/kill.out)"; t root_program_cannot_kill_cordon grep -q survived /tmp/kill.out
 
@@ -224,5 +261,22 @@ why="out=$out"; t root_program_cannot_bind_the_secret_over_an_allowed_folder eva
 
 out=$(run -A --deny-read=$H/.ssh $T -- /opt/tests/clone_into_cgroup /sys/fs/cgroup /bin/cat $H/.ssh/id_rsa 2>&1)
 why="out=$out"; t root_program_cannot_leave_the_cgroup_through_clone3 eval '! leaked' 
+
+# cordon unload: refused while a run is under way (its sandbox would be left unwatched), then detaches everything.
+rm -f $W/u-started
+run --allow-write=$W -- sh -c "touch $W/u-started; sleep 4" >/dev/null 2>&1 &
+busy=$!
+for i in $(seq 50); do [ -f $W/u-started ] && break; sleep 0.2; done
+out=$("$C" unload 2>&1); rc=$?
+why="rc=$rc out=$out"; t unload_is_refused_while_a_run_is_under_way eval '[ $rc = 1 ] && has "$out" "use the LSM engine"'
+wait $busy
+out=$("$C" unload 2>&1); rc=$?
+for i in $(seq 40); do progs=$($B prog list | grep -c cordon_); [ "$progs" = 0 ] && break; sleep 0.5; done
+why="rc=$rc out=$out; $progs programs still loaded; $(ls /sys/fs/bpf)"
+t unload_detaches_every_program eval '[ $rc = 0 ] && [ "$progs" = 0 ] && ! ls /sys/fs/bpf | grep -q cordon'
+out=$("$C" unload 2>&1); rc=$?
+why="rc=$rc out=$out"; t unload_with_nothing_loaded_says_so eval '[ $rc = 0 ] && has "$out" "not loaded"'
+out=$(run -- cat $W/a.txt 2>&1)
+why="out=$out"; t a_run_after_unload_loads_them_again_and_decides eval '! has "$out" hello && [ "$($B prog list | grep -c "name cordon_file_open ")" = 1 ]'
 
 echo "done"

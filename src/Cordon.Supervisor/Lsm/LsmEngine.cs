@@ -36,12 +36,11 @@ public sealed class LsmEngine : IDisposable
     private readonly IDecisionObserver observer;
     private readonly string runDir;
     private readonly string cgroup;
-    private readonly List<BpfLinkHandle> links = [];
-    private readonly List<string> pins = [];
-    private BpfObjectHandle? bpf;
+    private LsmPrograms? programs;
+    private ulong cgroupId;
+    private bool registered;
     private HelperFileSystem? fs;
     private int helperPid;
-    private int configMap = -1, requestsMap = -1, verdictsMap = -1, foldersMap = -1;
     private readonly Lock foldersGate = new();
     private HashSet<(ulong Mnt, ulong Ino, uint Op)> granted = [];
     private uint grantedGen;
@@ -79,9 +78,9 @@ public sealed class LsmEngine : IDisposable
             }
         }
 
-        if (!Directory.Exists(BpfFs) || !(ProcFs.ReadText("/proc/self/mountinfo", 1 << 20) ?? "").Contains(" " + BpfFs + " ", StringComparison.Ordinal))
+        if (!Directory.Exists(LsmPrograms.BpfFs) || !(ProcFs.ReadText("/proc/self/mountinfo", 1 << 20) ?? "").Contains(" " + LsmPrograms.BpfFs + " ", StringComparison.Ordinal))
         {
-            return $"no BPF file system at {BpfFs} (mount -t bpf bpf {BpfFs})";
+            return $"no BPF file system at {LsmPrograms.BpfFs} (mount -t bpf bpf {LsmPrograms.BpfFs})";
         }
 
         return CgroupRoot() is null ? "no cgroup2 file system is mounted" : null;
@@ -114,7 +113,6 @@ public sealed class LsmEngine : IDisposable
 
     private unsafe void Setup(int rootLevel)
     {
-        RemoveLeftovers(Path.GetDirectoryName(cgroup)!);
         // Only root may enter the run directory: the sandbox's processes (the invoking user) cannot reach the mount.
         Directory.CreateDirectory(runDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         string mountPoint = Path.Combine(runDir, "fs");
@@ -124,68 +122,36 @@ public sealed class LsmEngine : IDisposable
 
         Directory.CreateDirectory(cgroup);
         // A cgroup's id is the inode number of its directory in cgroup2 (kernfs).
-        ulong cgroupId = InodeOf(cgroup);
-        int level = rootLevel + 1;
+        cgroupId = InodeOf(cgroup);
 
-        _ = LibBpf.SetPrint(0);
-        var obj = LibBpf.ObjectOpenFile(Path.Combine(NativeDirectory, "cordon-lsm.bpf.o"), 0);
-        if (obj == 0)
+        using (LsmPrograms.Lock())
         {
-            throw new ErrnoException("bpf_object__open_file(cordon-lsm.bpf.o)", Io.LastErrno);
-        }
+            string cgroupMount = Path.GetDirectoryName(cgroup)!;
+            RemoveLeftovers(cgroupMount);
+            programs = LsmPrograms.OpenOrLoad(Path.Combine(NativeDirectory, "cordon-lsm.bpf.o"), (uint)(rootLevel + 1));
+            // Which build this run uses: a later run removes other builds' programs only when no live run names them.
+            File.WriteAllText(Path.Combine(runDir, "programs"), programs.Directory);
+            programs.ForgetRunsExcept(LiveCgroups(cgroupMount));
+            programs.RemoveOtherBuilds(BuildsInUse());
 
-        bpf = new BpfObjectHandle();
-        Marshal.InitHandle(bpf, obj);
-        if (LibBpf.ObjectLoad(bpf) != 0)
-        {
-            throw new ErrnoException("loading the BPF programs (bpf_object__load)", Io.LastErrno);
-        }
-
-        configMap = MapFd("cordon_config");
-        requestsMap = MapFd("requests");
-        verdictsMap = MapFd("verdicts");
-        foldersMap = MapFd("folders");
-        var config = new LsmConfig { HelperPid = (uint)helperPid, CordonTgid = (uint)Libc.GetPid(), CgroupId = cgroupId, CgroupLevel = (uint)level };
-        uint zero = 0;
-        if (LibBpf.MapUpdate(configMap, &zero, &config, 0) != 0)
-        {
-            throw new ErrnoException("bpf_map_update_elem(cordon_config)", Io.LastErrno);
+            // The run's entry goes in last: from here on the programs decide for every process in its cgroup.
+            var run = new LsmRun { HelperPid = (uint)helperPid, CordonTgid = (uint)Libc.GetPid() };
+            ulong id = cgroupId;
+            Io.Check(LibBpf.MapUpdate(programs.Runs, &id, &run, 0), "registering the run (bpf_map_update_elem(runs))");
+            registered = true;
         }
 
         GrantFolders(force: true);
         policy.RuleRemembered += OnRuleRemembered;
-
-        for (nint prog = LibBpf.NextProgram(bpf, 0); prog != 0; prog = LibBpf.NextProgram(bpf, prog))
-        {
-            string name = Marshal.PtrToStringUTF8(LibBpf.ProgramName(prog)) ?? "?";
-            nint link = LibBpf.ProgramAttach(prog);
-            if (link == 0)
-            {
-                throw new ErrnoException($"attaching {name}", Io.LastErrno);
-            }
-
-            var handle = new BpfLinkHandle(link);
-            links.Add(handle);
-
-            // Pinned, the programs outlive cordon: if it dies, its descriptors close, and unpinned links would detach
-            // and leave the sandbox unwatched until the launcher kills it. Pinned, they stay and deny every question
-            // (the helper is gone), so a crash fails closed. A later cordon removes the pins of dead runs.
-            string pin = $"{BpfFs}/{Path.GetFileName(cgroup)}-{name}";
-            if (LibBpf.LinkPin(handle, pin) != 0)
-            {
-                throw new ErrnoException($"pinning {pin}", Io.LastErrno);
-            }
-
-            pins.Add(pin);
-        }
     }
 
-    private const string BpfFs = "/sys/fs/bpf";
-
-    /// <summary>Removes what runs whose cordon died left behind: pinned programs and their (empty) cgroups.</summary>
+    /// <summary>
+    /// Removes what runs whose cordon died left behind: their cgroups (the processes in them are killed first) and
+    /// FUSE mounts, and the programs that builds before the shared ones pinned for one run (cordon-PID-NAME).
+    /// </summary>
     private static void RemoveLeftovers(string cgroupMount)
     {
-        foreach (var pin in Directory.EnumerateFiles(BpfFs, "cordon-*"))
+        foreach (var pin in Directory.EnumerateFiles(LsmPrograms.BpfFs, "cordon-*"))
         {
             if (OwnerGone(Path.GetFileName(pin)))
             {
@@ -218,6 +184,59 @@ public sealed class LsmEngine : IDisposable
         }
     }
 
+    /// <summary>The ids of the sandbox cgroups that exist (a dead run's stays while its processes cannot be killed).</summary>
+    private static HashSet<ulong> LiveCgroups(string cgroupMount)
+    {
+        var ids = new HashSet<ulong>();
+        foreach (var dir in Directory.EnumerateDirectories(cgroupMount, "cordon-*"))
+        {
+            try
+            {
+                ids.Add(InodeOf(dir));
+            }
+            catch (ErrnoException)
+            {
+                // removed meanwhile (a run ending): gone
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>The pin directories that live runs use (each names its own in /run/cordon-PID/programs).</summary>
+    private static HashSet<string> BuildsInUse()
+    {
+        var inUse = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var dir in Directory.EnumerateDirectories("/run", "cordon-*"))
+        {
+            var file = Path.Combine(dir, "programs");
+            if (!OwnerGone(Path.GetFileName(dir)) && File.Exists(file))
+            {
+                inUse.Add(File.ReadAllText(file).Trim());
+            }
+        }
+
+        return inUse;
+    }
+
+    /// <summary>The pin directories of the programs loaded now (for `cordon doctor`).</summary>
+    public static List<string> LoadedPrograms() => LsmPrograms.PinDirectories().ToList();
+
+    /// <summary>`cordon unload`: detaches the programs that the LSM engine keeps loaded between runs.</summary>
+    public static string Unload()
+    {
+        if (Libc.GetEUid() != 0)
+        {
+            throw new SandboxException("unloading the LSM engine's programs needs root (sudo cordon unload)");
+        }
+
+        using (LsmPrograms.Lock())
+        {
+            var live = CgroupRoot() is { } root ? LiveCgroups(root.Mount) : [];
+            return LsmPrograms.Unload(live.Contains);
+        }
+    }
+
     private static bool OwnerGone(string name)
     {
         var parts = name.Split('-');
@@ -233,12 +252,6 @@ public sealed class LsmEngine : IDisposable
             Io.Check(Libc.FStatAt(Kernel.AT_FDCWD, p, out var st, 0), "stat " + path);
             return st.Ino;
         }
-    }
-
-    private int MapFd(string name)
-    {
-        int fd = LibBpf.FindMapFd(bpf!, name);
-        return fd >= 0 ? fd : throw new SandboxException($"the BPF object has no map {name}");
     }
 
     /// <summary>Moves a process (the launcher, before it starts the program) into the sandbox's cgroup.</summary>
@@ -264,9 +277,9 @@ public sealed class LsmEngine : IDisposable
     {
         lock (foldersGate)
         {
-            var config = new LsmConfig();
+            var state = new LsmState();
             uint zero = 0;
-            if (LibBpf.MapLookup(configMap, &zero, &config) != 0 || (!force && config.FolderGen == grantedGen))
+            if (LibBpf.MapLookup(programs!.State, &zero, &state) != 0 || (!force && state.FolderGen == grantedGen))
             {
                 return;
             }
@@ -292,19 +305,19 @@ public sealed class LsmEngine : IDisposable
             // directory moved meanwhile voids them at once.
             foreach (var old in granted.Where(g => !wanted.Contains(g)))
             {
-                var key = new LsmFolderKey { Mnt = old.Mnt, Ino = old.Ino, Op = old.Op };
-                _ = LibBpf.MapDelete(foldersMap, &key);
+                var key = new LsmFolderKey { Cgroup = cgroupId, Mnt = old.Mnt, Ino = old.Ino, Op = old.Op };
+                _ = LibBpf.MapDelete(programs.Folders, &key);
             }
 
             foreach (var (mnt, ino, op) in wanted)
             {
-                var key = new LsmFolderKey { Mnt = mnt, Ino = ino, Op = op };
-                uint gen = config.FolderGen;
-                _ = LibBpf.MapUpdate(foldersMap, &key, &gen, 0);
+                var key = new LsmFolderKey { Cgroup = cgroupId, Mnt = mnt, Ino = ino, Op = op };
+                uint gen = state.FolderGen;
+                _ = LibBpf.MapUpdate(programs.Folders, &key, &gen, 0);
             }
 
             granted = wanted;
-            grantedGen = config.FolderGen;
+            grantedGen = state.FolderGen;
         }
     }
 
@@ -405,7 +418,7 @@ public sealed class LsmEngine : IDisposable
     private unsafe RawRequest? ReadRequest(uint tid)
     {
         var raw = new LsmRequest();
-        if (LibBpf.MapLookup(requestsMap, &tid, &raw) != 0)
+        if (LibBpf.MapLookup(programs!.Requests, &tid, &raw) != 0)
         {
             return null;
         }
@@ -423,30 +436,39 @@ public sealed class LsmEngine : IDisposable
 
     private unsafe void StoreVerdict(RawRequest raw, bool allowed)
     {
-        var key = new LsmVerdictKey { Dev = raw.Dev, Ino = raw.Ino, Op = raw.Op, Gen = raw.Gen };
+        var key = new LsmVerdictKey { Cgroup = cgroupId, Dev = raw.Dev, Ino = raw.Ino, Op = raw.Op, Gen = raw.Gen };
         byte value = allowed ? (byte)1 : (byte)2;
-        _ = LibBpf.MapUpdate(verdictsMap, &key, &value, 0);
+        _ = LibBpf.MapUpdate(programs!.Verdicts, &key, &value, 0);
     }
 
-    public void Dispose()
+    public unsafe void Dispose()
     {
         policy.RuleRemembered -= OnRuleRemembered;
-        // The sandbox goes first: once the programs are detached nothing would hold its processes back.
+        // The sandbox goes first: once the run's entry is gone nothing would hold its processes back. A cgroup
+        // that cannot be removed keeps its entry (every question denied: the helper is gone); a later run retries.
         KillAndRemove(cgroup);
-        // Detaching a program waits for the kernel to patch its hook (about 130 ms each under QEMU): two dozen links
-        // closed one by one held cordon's exit for seconds. Closing our descriptors first leaves the pins as the last
-        // references; removing a pin drops the last one, and the kernel detaches in the background.
-        foreach (var link in links)
+        if (programs is not null)
         {
-            link.Dispose();
+            if (registered && !Directory.Exists(cgroup))
+            {
+                lock (foldersGate)
+                {
+                    foreach (var (mnt, ino, op) in granted)
+                    {
+                        var key = new LsmFolderKey { Cgroup = cgroupId, Mnt = mnt, Ino = ino, Op = op };
+                        _ = LibBpf.MapDelete(programs.Folders, &key);
+                    }
+
+                    granted = [];
+                }
+
+                ulong id = cgroupId;
+                _ = LibBpf.MapDelete(programs.Runs, &id);
+            }
+
+            programs.Dispose();
         }
 
-        foreach (var pin in pins)
-        {
-            File.Delete(pin);
-        }
-
-        bpf?.Dispose();
         if (helperPid > 0)
         {
             _ = Libc.Kill(helperPid, Kernel.SIGKILL);
