@@ -103,8 +103,59 @@ internal static class ProcFs
 
     public static int? ParentPid(int pid) => StatusField(pid, "PPid");
 
-    /// <summary>The process's umask; the supervisor's own umask is 0 and creations apply this one instead.</summary>
-    public static uint Umask(int tid) => (uint)(StatusField(tid, "Umask") ?? 0x12);
+    /// <summary>
+    /// The process's umask; the supervisor's own umask is 0 and creations apply this one instead. Read on every
+    /// create, so without <see cref="ReadText"/>'s allocations: "Umask:" is the second line of /proc/TID/status
+    /// (since Linux 4.7), and the first 256 bytes hold it. 022 when it cannot be read.
+    /// </summary>
+    public static uint Umask(int tid)
+    {
+        const uint fallback = 0x12;
+        Span<byte> path = stackalloc byte[32];
+        if (!System.Text.Unicode.Utf8.TryWrite(path, CultureInfo.InvariantCulture, $"/proc/{tid}/status\0", out _))
+        {
+            return fallback;
+        }
+
+        int fd = Libc.OpenAt(Kernel.AT_FDCWD, path, Kernel.O_RDONLY | Kernel.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return fallback;
+        }
+
+        Span<byte> buf = stackalloc byte[256];
+        nint n = Libc.Read(fd, buf, buf.Length);
+        _ = Libc.Close(fd);
+        return n > 0 && ParseUmask(buf[..(int)n]) is { } umask ? umask : fallback;
+    }
+
+    /// <summary>The octal value of the "Umask:" line in the start of a /proc/TID/status text.</summary>
+    public static uint? ParseUmask(ReadOnlySpan<byte> status)
+    {
+        ReadOnlySpan<byte> key = "\nUmask:"u8;
+        int at = status.IndexOf(key);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var rest = status[(at + key.Length)..];
+        int i = 0;
+        while (i < rest.Length && (rest[i] == (byte)'\t' || rest[i] == (byte)' '))
+        {
+            i++;
+        }
+
+        uint value = 0;
+        int digits = 0;
+        for (; i < rest.Length && rest[i] is >= (byte)'0' and <= (byte)'7'; i++, digits++)
+        {
+            value = (value * 8) + (uint)(rest[i] - '0');
+        }
+
+        // The line must be complete: a value cut off by the end of the buffer could be wrong.
+        return digits > 0 && i < rest.Length && rest[i] == (byte)'\n' ? value & 0x1FF : null;
+    }
 
     public static string? ReadLink(string path)
     {

@@ -191,11 +191,23 @@ out=$(run -- cat $W/single.txt 2>&1); rc=$?
 why="rc=$rc out=$out"; t a_runs_cached_verdict_is_not_another_runs eval '[ $rc -ne 0 ] && ! has "$out" single-file'
 wait $first
 
-# A stale build's programs (another object hash) go when no live run names them.
-mkdir -p /sys/fs/bpf/cordon-lsm-0000000000000000
-$B map create /sys/fs/bpf/cordon-lsm-0000000000000000/runs type hash key 8 value 8 entries 1 name runs
+# Another build's programs (another object hash) stay while a run with a live cgroup is registered in them, and go
+# after that. The older build is faked: a pinned "runs" map in its own directory, with a running run's cgroup in it.
+# (It is made once that run is under way: a run that starts removes every other build no live run is in.)
+old=/sys/fs/bpf/cordon-lsm-0000000000000000
+rm -f $W/o-started
+run --allow-write=$W -- sh -c "touch $W/o-started; sleep 5" >/dev/null 2>&1 &
+busy=$!
+for i in $(seq 50); do [ -f $W/o-started ] && break; sleep 0.2; done
+mkdir -p $old && $B map create $old/runs type hash key 8 value 8 entries 4 name runs
+id=$(stat -c %i "$(ls -d /sys/fs/cgroup/cordon-* | head -n 1)")
+key=$(printf '%016x' "$id" | awk '{ for (i = 8; i >= 1; i--) printf "%s ", substr($0, i * 2 - 1, 2) }')
+$B map update pinned $old/runs key hex $key value hex 00 00 00 00 00 00 00 00
 run -- true
-why="$(ls /sys/fs/bpf)"; t a_run_removes_the_programs_of_an_older_build [ ! -e /sys/fs/bpf/cordon-lsm-0000000000000000 ]
+why="$(ls /sys/fs/bpf)"; t another_builds_programs_stay_while_a_live_run_uses_them [ -e $old ]
+wait $busy
+run -- true
+why="$(ls /sys/fs/bpf)"; t another_builds_programs_go_when_no_live_run_uses_them [ ! -e $old ]
 
 # cordon killed mid-run: its run stays registered, so its processes stay in a sandbox whose every question is
 # denied (the helper is gone); the next run kills what is left and removes the entry.
@@ -268,7 +280,7 @@ run --allow-write=$W -- sh -c "touch $W/u-started; sleep 4" >/dev/null 2>&1 &
 busy=$!
 for i in $(seq 50); do [ -f $W/u-started ] && break; sleep 0.2; done
 out=$("$C" unload 2>&1); rc=$?
-why="rc=$rc out=$out"; t unload_is_refused_while_a_run_is_under_way eval '[ $rc = 1 ] && has "$out" "use the LSM engine"'
+why="rc=$rc out=$out"; t unload_is_refused_while_a_run_is_under_way eval '[ $rc = 1 ] && has "$out" "uses the LSM engine"'
 wait $busy
 out=$("$C" unload 2>&1); rc=$?
 for i in $(seq 40); do progs=$($B prog list | grep -c cordon_); [ "$progs" = 0 ] && break; sleep 0.5; done

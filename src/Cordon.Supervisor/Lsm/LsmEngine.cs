@@ -129,10 +129,9 @@ public sealed class LsmEngine : IDisposable
             string cgroupMount = Path.GetDirectoryName(cgroup)!;
             RemoveLeftovers(cgroupMount);
             programs = LsmPrograms.OpenOrLoad(Path.Combine(NativeDirectory, "cordon-lsm.bpf.o"), (uint)(rootLevel + 1));
-            // Which build this run uses: a later run removes other builds' programs only when no live run names them.
-            File.WriteAllText(Path.Combine(runDir, "programs"), programs.Directory);
-            programs.ForgetRunsExcept(LiveCgroups(cgroupMount));
-            programs.RemoveOtherBuilds(BuildsInUse());
+            var live = LiveCgroups(cgroupMount);
+            programs.ForgetRunsExcept(live);
+            programs.RemoveOtherBuilds(live);
 
             // The run's entry goes in last: from here on the programs decide for every process in its cgroup.
             var run = new LsmRun { HelperPid = (uint)helperPid, CordonTgid = (uint)Libc.GetPid() };
@@ -203,22 +202,6 @@ public sealed class LsmEngine : IDisposable
         return ids;
     }
 
-    /// <summary>The pin directories that live runs use (each names its own in /run/cordon-PID/programs).</summary>
-    private static HashSet<string> BuildsInUse()
-    {
-        var inUse = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var dir in Directory.EnumerateDirectories("/run", "cordon-*"))
-        {
-            var file = Path.Combine(dir, "programs");
-            if (!OwnerGone(Path.GetFileName(dir)) && File.Exists(file))
-            {
-                inUse.Add(File.ReadAllText(file).Trim());
-            }
-        }
-
-        return inUse;
-    }
-
     /// <summary>The pin directories of the programs loaded now (for `cordon doctor`).</summary>
     public static List<string> LoadedPrograms() => LsmPrograms.PinDirectories().ToList();
 
@@ -279,7 +262,7 @@ public sealed class LsmEngine : IDisposable
         {
             var state = new LsmState();
             uint zero = 0;
-            if (LibBpf.MapLookup(programs!.State, &zero, &state) != 0 || (!force && state.FolderGen == grantedGen))
+            if (programs is null || LibBpf.MapLookup(programs.State, &zero, &state) != 0 || (!force && state.FolderGen == grantedGen))
             {
                 return;
             }
@@ -418,7 +401,8 @@ public sealed class LsmEngine : IDisposable
     private unsafe RawRequest? ReadRequest(uint tid)
     {
         var raw = new LsmRequest();
-        if (LibBpf.MapLookup(programs!.Requests, &tid, &raw) != 0)
+        // (No programs yet: the run is not registered, so no BPF program can have asked.)
+        if (programs is null || LibBpf.MapLookup(programs.Requests, &tid, &raw) != 0)
         {
             return null;
         }
@@ -438,7 +422,10 @@ public sealed class LsmEngine : IDisposable
     {
         var key = new LsmVerdictKey { Cgroup = cgroupId, Dev = raw.Dev, Ino = raw.Ino, Op = raw.Op, Gen = raw.Gen };
         byte value = allowed ? (byte)1 : (byte)2;
-        _ = LibBpf.MapUpdate(programs!.Verdicts, &key, &value, 0);
+        if (programs is not null)
+        {
+            _ = LibBpf.MapUpdate(programs.Verdicts, &key, &value, 0);
+        }
     }
 
     public unsafe void Dispose()

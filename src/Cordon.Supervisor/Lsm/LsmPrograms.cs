@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.IO.Hashing;
 using Cordon.Interop;
@@ -12,7 +11,7 @@ namespace Cordon.Supervisor.Lsm;
 /// system named after the object's hash; later runs open the pinned maps. A run adds its entry to the "runs" map
 /// (keyed by its cgroup's id, which every other key carries too) and removes it when it ends; with no entry the
 /// programs decide nothing. A new build of the object gets a new directory, and the old one is removed once no
-/// run uses it. <see cref="Unload"/> (`cordon unload`) detaches everything.
+/// live run is registered in it. <see cref="Unload"/> (`cordon unload`) detaches everything.
 /// </summary>
 internal sealed class LsmPrograms : IDisposable
 {
@@ -283,18 +282,32 @@ internal sealed class LsmPrograms : IDisposable
     }
 
     /// <summary>
-    /// Removes the pin directories of other builds that no run uses any more (a run names its directory in
-    /// /run/cordon-PID/programs; <paramref name="inUse"/> holds the names live runs gave).
+    /// Removes the pin directories of other builds that no run uses any more: none of the runs registered in their
+    /// "runs" map has a cgroup in <paramref name="live"/> (a dead run whose cgroup could not be removed still counts:
+    /// its processes stay in a sandbox). A directory whose "runs" map cannot be opened for another reason is kept.
     /// </summary>
-    public void RemoveOtherBuilds(IReadOnlySet<string> inUse)
+    public void RemoveOtherBuilds(IReadOnlySet<ulong> live)
     {
         foreach (var dir in PinDirectories())
         {
-            if (dir != Directory && !inUse.Contains(dir))
+            if (dir != Directory && !InUse(dir, live.Contains))
             {
                 RemovePins(dir);
             }
         }
+    }
+
+    /// <summary>Whether a run whose cgroup is live is registered in a build's "runs" map (a half-made directory has none).</summary>
+    private static bool InUse(string dir, Func<ulong, bool> isLive)
+    {
+        int fd = LibBpf.ObjectGet(Path.Combine(dir, "runs"));
+        if (fd < 0)
+        {
+            return Io.LastErrno != Errno.ENOENT;
+        }
+
+        using var runs = new SafeFd(fd);
+        return RegisteredRuns(runs.Fd).Any(isLive);
     }
 
     /// <summary>
@@ -309,19 +322,9 @@ internal sealed class LsmPrograms : IDisposable
             return "the LSM engine's programs are not loaded";
         }
 
-        foreach (var dir in dirs)
+        if (dirs.Any(dir => InUse(dir, runIsLive)))
         {
-            int runs = LibBpf.ObjectGet(Path.Combine(dir, "runs"));
-            if (runs >= 0)
-            {
-                using var fd = new SafeFd(runs);
-                int live = RegisteredRuns(fd.Fd).Count(runIsLive);
-                if (live > 0)
-                {
-                    throw new SandboxException(string.Create(CultureInfo.InvariantCulture,
-                        $"{live} run(s) of cordon use the LSM engine's programs now; unload them when those runs have ended"));
-                }
-            }
+            throw new SandboxException("a run of cordon uses the LSM engine's programs now; unload them when it has ended");
         }
 
         foreach (var dir in dirs)
