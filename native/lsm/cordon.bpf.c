@@ -54,6 +54,8 @@ struct cordon_run {
 struct cordon_state {
 	__u32 cgroup_level; /* the depth of the sandboxes' cgroups below the root cgroup; 0: not set up yet */
 	__u32 folder_gen;   /* folder grants hold only while this is unchanged (bumped when a directory moves or goes) */
+	__u32 links;        /* how many links the loader pinned: a run checks that all are still there */
+	__u32 pad;
 };
 
 /* One question. A file is path (+ "/" + name when the object is a name in the directory path: create, delete,

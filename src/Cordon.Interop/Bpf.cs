@@ -97,7 +97,7 @@ public struct LsmRun
     public uint CordonTgid;
 }
 
-/// <summary>native/lsm/cordon.bpf.c, struct cordon_state (what all runs share): 8 bytes.</summary>
+/// <summary>native/lsm/cordon.bpf.c, struct cordon_state (what all runs share): 16 bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct LsmState
 {
@@ -106,6 +106,10 @@ public struct LsmState
 
     /// <summary>Folder grants count only while they carry this number (the kernel bumps it when a directory moves or goes).</summary>
     public uint FolderGen;
+
+    /// <summary>How many links the loader pinned.</summary>
+    public uint Links;
+    private readonly uint pad;
 }
 
 /// <summary>native/lsm/cordon.bpf.c, struct cordon_request: 424 + PATH_MAX (4096) bytes.</summary>

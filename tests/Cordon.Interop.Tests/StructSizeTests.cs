@@ -50,7 +50,7 @@ public class StructSizeTests
     {
         // native/lsm/cordon.bpf.c: struct cordon_run, cordon_state, cordon_request, cordon_key, cordon_folder
         Assert.Equal(8, Unsafe.SizeOf<LsmRun>());
-        Assert.Equal(8, Unsafe.SizeOf<LsmState>());
+        Assert.Equal(16, Unsafe.SizeOf<LsmState>());
         Assert.Equal(424 + 4096, Unsafe.SizeOf<LsmRequest>());
         Assert.Equal(32, Unsafe.SizeOf<LsmVerdictKey>());
         Assert.Equal(32, Unsafe.SizeOf<LsmFolderKey>());

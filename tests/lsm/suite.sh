@@ -177,6 +177,13 @@ why="$once copies of cordon_file_open, $(registered) runs registered"; t one_cop
 out=$("$C" doctor 2>&1)
 why="doctor: $(printf '%s' "$out" | grep "LSM programs")"; t doctor_says_the_programs_are_loaded has "$out" "LSM programs.*loaded (/sys/fs/bpf/cordon-lsm-"
 
+# A link unpinned between runs (by root, outside any sandbox) detaches its program: the next run must not reuse the
+# rest without that hook. Without the check, the read below went through undecided.
+rm /sys/fs/bpf/cordon-lsm-*/cordon_file_open
+out=$(run -- cat $W/a.txt 2>&1)
+why="out=$out; $(ls /sys/fs/bpf/cordon-lsm-* | grep -c cordon_) pins"
+t a_run_loads_again_when_a_link_was_unpinned eval '! has "$out" hello && ls /sys/fs/bpf/cordon-lsm-*/cordon_file_open >/dev/null'
+
 # Runs at the same time share the programs, not their decisions: every key carries the run's cgroup. (Without the
 # cgroup in the keys, the second run would read the file on the first run's folder grant or cached verdict.)
 mkdir -p $W/shared; echo shared-file > $W/shared/f.txt; echo single-file > $W/single.txt; chown -R 1000:1000 $W

@@ -89,9 +89,9 @@ internal sealed class LsmPrograms : IDisposable
     {
         string dir = DirectoryFor(objectPath);
         bool loaded = false;
-        if (!File.Exists(Path.Combine(dir, "state")))
+        if (!Complete(dir))
         {
-            RemovePins(dir); // a load that died half way
+            RemovePins(dir); // a load that died half way, or a link unpinned since (its hook would be missing)
             Load(objectPath, dir);
             loaded = true;
         }
@@ -135,6 +135,22 @@ internal sealed class LsmPrograms : IDisposable
         }
     }
 
+    /// <summary>Whether a pin directory holds the state map (pinned last) and as many links as the loader pinned.</summary>
+    private static unsafe bool Complete(string dir)
+    {
+        int fd = File.Exists(Path.Combine(dir, "state")) ? LibBpf.ObjectGet(Path.Combine(dir, "state")) : -1;
+        if (fd < 0)
+        {
+            return false;
+        }
+
+        using var state = new SafeFd(fd);
+        uint zero = 0;
+        var value = new LsmState();
+        int links = System.IO.Directory.EnumerateFiles(dir).Count(f => !MapNames.Contains(Path.GetFileName(f)));
+        return LibBpf.MapLookup(state.Fd, &zero, &value) == 0 && value.Links > 0 && links == value.Links;
+    }
+
     private unsafe void CheckLevel(uint cgroupLevel)
     {
         uint zero = 0;
@@ -152,8 +168,8 @@ internal sealed class LsmPrograms : IDisposable
         }
     }
 
-    /// <summary>Loads the object, attaches every program and pins the links, then the maps (state last).</summary>
-    private static void Load(string objectPath, string dir)
+    /// <summary>Loads the object, attaches every program and pins the links, then the maps (state last, with the count of links).</summary>
+    private static unsafe void Load(string objectPath, string dir)
     {
         _ = LibBpf.SetPrint(0);
         var obj = LibBpf.ObjectOpenFile(objectPath, 0);
@@ -172,6 +188,7 @@ internal sealed class LsmPrograms : IDisposable
         System.IO.Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
+            uint links = 0;
             for (nint prog = LibBpf.NextProgram(bpf, 0); prog != 0; prog = LibBpf.NextProgram(bpf, prog))
             {
                 string name = Marshal.PtrToStringUTF8(LibBpf.ProgramName(prog)) ?? "?";
@@ -187,7 +204,13 @@ internal sealed class LsmPrograms : IDisposable
                 {
                     throw new ErrnoException($"pinning {dir}/{name}", Io.LastErrno);
                 }
+
+                links++;
             }
+
+            uint zero = 0;
+            var state = new LsmState { Links = links };
+            Io.Check(LibBpf.MapUpdate(LibBpf.FindMapFd(bpf, "state"), &zero, &state, 0), "writing the LSM engine's state");
 
             foreach (var name in MapNames)
             {
