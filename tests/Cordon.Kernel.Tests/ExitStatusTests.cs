@@ -51,6 +51,23 @@ public sealed class ExitStatusTests : IDisposable
     }
 
     [Fact]
+    public void Unload_needs_root_and_with_nothing_loaded_says_so()
+    {
+        // This kernel cannot load BPF LSM programs, so nothing is ever loaded here (the guest suite covers the rest).
+        var r = s.Cordon("unload");
+        if (Interop.Libc.GetEUid() == 0)
+        {
+            Assert.Equal(0, r.ExitCode);
+            Assert.Contains("not loaded", r.Stdout, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(1, r.ExitCode);
+            Assert.Equal("cordon: unloading the LSM engine's programs needs root (sudo cordon unload)", r.Stderr.Trim());
+        }
+    }
+
+    [Fact]
     public void A_file_that_is_not_executable_exits_126()
     {
         var f = s.WorkFile("plain.txt", "x");

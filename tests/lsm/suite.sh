@@ -287,7 +287,7 @@ run --allow-write=$W -- sh -c "touch $W/u-started; sleep 4" >/dev/null 2>&1 &
 busy=$!
 for i in $(seq 50); do [ -f $W/u-started ] && break; sleep 0.2; done
 out=$("$C" unload 2>&1); rc=$?
-why="rc=$rc out=$out"; t unload_is_refused_while_a_run_is_under_way eval '[ $rc = 1 ] && has "$out" "uses the LSM engine"'
+why="rc=$rc out=$out"; t unload_is_refused_while_a_run_is_under_way eval '[ $rc = 1 ] && has "$out" "cordon-[0-9]* uses the LSM engine.*when that run has ended"'
 wait $busy
 out=$("$C" unload 2>&1); rc=$?
 for i in $(seq 40); do progs=$($B prog list | grep -c cordon_); [ "$progs" = 0 ] && break; sleep 0.5; done

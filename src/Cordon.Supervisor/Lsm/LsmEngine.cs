@@ -130,8 +130,8 @@ public sealed class LsmEngine : IDisposable
             RemoveLeftovers(cgroupMount);
             programs = LsmPrograms.OpenOrLoad(Path.Combine(NativeDirectory, "cordon-lsm.bpf.o"), (uint)(rootLevel + 1));
             var live = LiveCgroups(cgroupMount);
-            programs.ForgetRunsExcept(live);
-            programs.RemoveOtherBuilds(live);
+            programs.ForgetRunsExcept(live.ContainsKey);
+            programs.RemoveOtherBuilds(live.ContainsKey);
 
             // The run's entry goes in last: from here on the programs decide for every process in its cgroup.
             var run = new LsmRun { HelperPid = (uint)helperPid, CordonTgid = (uint)Libc.GetPid() };
@@ -183,15 +183,18 @@ public sealed class LsmEngine : IDisposable
         }
     }
 
-    /// <summary>The ids of the sandbox cgroups that exist (a dead run's stays while its processes cannot be killed).</summary>
-    private static HashSet<ulong> LiveCgroups(string cgroupMount)
+    /// <summary>
+    /// The sandbox cgroups that exist, by id, with their names (a dead run's stays while its processes cannot be
+    /// killed).
+    /// </summary>
+    private static Dictionary<ulong, string> LiveCgroups(string cgroupMount)
     {
-        var ids = new HashSet<ulong>();
+        var ids = new Dictionary<ulong, string>();
         foreach (var dir in Directory.EnumerateDirectories(cgroupMount, "cordon-*"))
         {
             try
             {
-                ids.Add(InodeOf(dir));
+                ids[InodeOf(dir)] = Path.GetFileName(dir);
             }
             catch (ErrnoException)
             {
@@ -216,7 +219,21 @@ public sealed class LsmEngine : IDisposable
         using (LsmPrograms.Lock())
         {
             var live = CgroupRoot() is { } root ? LiveCgroups(root.Mount) : [];
-            return LsmPrograms.Unload(live.Contains);
+            var (removed, users) = LsmPrograms.Unload(live.ContainsKey);
+            if (users.Count > 0)
+            {
+                // A live run, or a dead one whose processes could not be killed: say which, and what to do.
+                var names = users.Select(id => live.GetValueOrDefault(id, "?")).ToList();
+                bool dead = names.All(OwnerGone);
+                throw new SandboxException(
+                    $"{string.Join(", ", names)} {(names.Count == 1 ? "uses" : "use")} the LSM engine's programs now; " +
+                    (dead ? "its cordon is gone but processes in the cgroup could not be killed: kill them, then unload"
+                          : "unload them when that run has ended"));
+            }
+
+            return removed.Count == 0
+                ? "the LSM engine's programs are not loaded"
+                : $"unloaded the LSM engine's programs ({string.Join(", ", removed)}); the kernel detaches them in the background";
         }
     }
 

@@ -268,12 +268,12 @@ internal sealed class LsmPrograms : IDisposable
     /// <summary>
     /// Removes what runs that are gone left in the maps: their entry in "runs" and their folder grants. (Their
     /// cached verdicts are left to the map's least-recently-used eviction: nothing matches a dead run's cgroup id
-    /// again.) <paramref name="live"/> holds the cgroup ids that still exist: a cgroup that could not be removed
+    /// again.) <paramref name="isLive"/> says which cgroup ids still exist: a cgroup that could not be removed
     /// keeps its entry, so that its processes stay in a sandbox whose questions are all denied.
     /// </summary>
-    public unsafe void ForgetRunsExcept(IReadOnlySet<ulong> live)
+    public unsafe void ForgetRunsExcept(Func<ulong, bool> isLive)
     {
-        var gone = RegisteredRuns(Runs).Where(id => !live.Contains(id)).ToHashSet();
+        var gone = RegisteredRuns(Runs).Where(id => !isLive(id)).ToHashSet();
         if (gone.Count == 0)
         {
             return;
@@ -306,48 +306,49 @@ internal sealed class LsmPrograms : IDisposable
 
     /// <summary>
     /// Removes the pin directories of other builds that no run uses any more: none of the runs registered in their
-    /// "runs" map has a cgroup in <paramref name="live"/> (a dead run whose cgroup could not be removed still counts:
-    /// its processes stay in a sandbox). A directory whose "runs" map cannot be opened for another reason is kept.
+    /// "runs" map has a cgroup that <paramref name="isLive"/> (a dead run whose cgroup could not be removed still
+    /// counts: its processes stay in a sandbox). A directory whose "runs" map cannot be opened for another reason is
+    /// kept.
     /// </summary>
-    public void RemoveOtherBuilds(IReadOnlySet<ulong> live)
+    public void RemoveOtherBuilds(Func<ulong, bool> isLive)
     {
         foreach (var dir in PinDirectories())
         {
-            if (dir != Directory && !InUse(dir, live.Contains))
+            if (dir != Directory && InUse(dir, isLive).Count == 0)
             {
                 RemovePins(dir);
             }
         }
     }
 
-    /// <summary>Whether a run whose cgroup is live is registered in a build's "runs" map (a half-made directory has none).</summary>
-    private static bool InUse(string dir, Func<ulong, bool> isLive)
+    /// <summary>
+    /// The runs with a live cgroup registered in a build's "runs" map (a half-made directory has none). A map that
+    /// cannot be opened for another reason than its absence counts as used (cgroup id 0).
+    /// </summary>
+    private static List<ulong> InUse(string dir, Func<ulong, bool> isLive)
     {
         int fd = LibBpf.ObjectGet(Path.Combine(dir, "runs"));
         if (fd < 0)
         {
-            return Io.LastErrno != Errno.ENOENT;
+            return Io.LastErrno == Errno.ENOENT ? [] : [0];
         }
 
         using var runs = new SafeFd(fd);
-        return RegisteredRuns(runs.Fd).Any(isLive);
+        return RegisteredRuns(runs.Fd).Where(isLive).ToList();
     }
 
     /// <summary>
-    /// Detaches and frees every build's programs and maps (`cordon unload`). Refused while a run is under way: its
-    /// sandbox would be left unwatched. Returns what it did, for the user; the caller holds <see cref="Lock"/>.
+    /// Detaches and frees every build's programs and maps (`cordon unload`), unless a run with a live cgroup is
+    /// registered in one of them (its sandbox would be left unwatched): then nothing is removed and those runs'
+    /// cgroup ids come back. The caller holds <see cref="Lock"/>.
     /// </summary>
-    public static string Unload(Func<ulong, bool> runIsLive)
+    public static (List<string> Removed, List<ulong> Users) Unload(Func<ulong, bool> isLive)
     {
         var dirs = PinDirectories().ToList();
-        if (dirs.Count == 0)
+        var users = dirs.SelectMany(dir => InUse(dir, isLive)).Distinct().ToList();
+        if (users.Count > 0)
         {
-            return "the LSM engine's programs are not loaded";
-        }
-
-        if (dirs.Any(dir => InUse(dir, runIsLive)))
-        {
-            throw new SandboxException("a run of cordon uses the LSM engine's programs now; unload them when it has ended");
+            return ([], users);
         }
 
         foreach (var dir in dirs)
@@ -355,7 +356,7 @@ internal sealed class LsmPrograms : IDisposable
             RemovePins(dir);
         }
 
-        return $"unloaded the LSM engine's programs ({string.Join(", ", dirs)}); the kernel detaches them in the background";
+        return (dirs, []);
     }
 
     public void Dispose()
