@@ -62,10 +62,7 @@ internal static class ProcFs
                     value = value[..end];
                 }
 
-                // Umask is octal; the ids are decimal.
-                return field == "Umask"
-                    ? Convert.ToInt32(value.ToString(), 8)
-                    : int.Parse(value, CultureInfo.InvariantCulture);
+                return int.Parse(value, CultureInfo.InvariantCulture); // (decimal fields only: Umask has ParseUmask)
             }
         }
 

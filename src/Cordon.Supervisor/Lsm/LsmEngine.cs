@@ -303,11 +303,7 @@ public sealed class LsmEngine : IDisposable
 
             // Grants the rules no longer give go first; new ones carry the generation read above, so that a
             // directory moved meanwhile voids them at once.
-            foreach (var old in granted.Where(g => !wanted.Contains(g)))
-            {
-                var key = new LsmFolderKey { Cgroup = cgroupId, Mnt = old.Mnt, Ino = old.Ino, Op = old.Op };
-                _ = LibBpf.MapDelete(programs.Folders, &key);
-            }
+            Ungrant(granted.Where(g => !wanted.Contains(g)));
 
             foreach (var (mnt, ino, op) in wanted)
             {
@@ -318,6 +314,16 @@ public sealed class LsmEngine : IDisposable
 
             granted = wanted;
             grantedGen = state.FolderGen;
+        }
+    }
+
+    /// <summary>Removes this run's grants of these folders from the kernel.</summary>
+    private unsafe void Ungrant(IEnumerable<(ulong Mnt, ulong Ino, uint Op)> folders)
+    {
+        foreach (var (mnt, ino, op) in folders)
+        {
+            var key = new LsmFolderKey { Cgroup = cgroupId, Mnt = mnt, Ino = ino, Op = op };
+            _ = LibBpf.MapDelete(programs!.Folders, &key);
         }
     }
 
@@ -457,12 +463,7 @@ public sealed class LsmEngine : IDisposable
             {
                 lock (foldersGate)
                 {
-                    foreach (var (mnt, ino, op) in granted)
-                    {
-                        var key = new LsmFolderKey { Cgroup = cgroupId, Mnt = mnt, Ino = ino, Op = op };
-                        _ = LibBpf.MapDelete(programs.Folders, &key);
-                    }
-
+                    Ungrant(granted);
                     granted = [];
                 }
 
