@@ -3,12 +3,15 @@
  * and the program, where managed code cannot run, and holds NO policy: it sets up the process, installs the filter
  * cordon built, and then either execs the program or reaps the sandbox. Protocol: README.md beside this file.
  *
- *   cordon-launcher --ppid PID [--ctty] [--no-filter] [--user UID:GID] -- PATH ARGV0 [ARGS...]
+ *   cordon-launcher --ppid PID [--ctty] [--no-listener] [--user UID:GID] [--umask OCTAL] [--keep-caps HEX]
+ *                   -- PATH ARGV0 [ARGS...]
  *   cordon-launcher --probe
  *
- * --no-filter (the LSM engine): no seccomp filter; the kernel's LSM hooks decide instead, and cordon moves this
- * process into the sandbox's cgroup before it says "go". --user: become UID:GID (no supplementary groups) first,
- * so the program runs as the user who started cordon with sudo.
+ * --no-listener (the LSM engine): the filter only refuses, nothing is trapped and there is no listener; the kernel's
+ * LSM hooks decide instead, and cordon moves this process into the sandbox's cgroup before it says "go". --user: become UID:GID (no supplementary groups) first,
+ * so the program runs as the user who started cordon with sudo. --umask: the program's umask (cordon's own is 0).
+ * --keep-caps: when the program would run as root, every capability outside this mask leaves the bounding,
+ * permitted, effective, inheritable and ambient sets (cordon chooses the mask; nothing here decides it).
  *
  * fd 3 is a SOCK_SEQPACKET control socket to cordon. Every failing call prints one line with errno and exits 125.
  */
@@ -17,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -30,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +49,7 @@
 #define CORDON_LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
 #define CORDON_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
 #define CORDON_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+#define CORDON_LANDLOCK_ACCESS_FS_MAKE_BLOCK (1ULL << 11)
 #define CORDON_SYS_landlock_create_ruleset 444
 #define CORDON_SYS_landlock_restrict_self 446
 
@@ -115,22 +121,28 @@ static void reset_signals(void)
         die("sigprocmask");
 }
 
-/* Returns the Landlock ABI (0 when absent). With ABI >= 6 this process joins a domain that scopes signals and
- * abstract Unix sockets: nothing in the sandbox can signal, or connect to an abstract socket of, a process outside
- * it. A Landlock domain also restricts ptrace: no process_vm_readv, /proc/PID/mem or pidfd_getfd on cordon. */
-static int restrict_with_landlock(void)
+/* Returns the Landlock ABI (0 when absent) after this process joined a new Landlock domain. With ABI >= 6 the domain
+ * handles no file or net access but scopes signals and abstract Unix sockets: nothing in it can signal, or connect
+ * to an abstract socket of, a process outside it. Every Landlock domain also restricts ptrace-style access (ptrace,
+ * process_vm_readv, /proc/PID/{mem,environ,maps,fd,...}, pidfd_getfd, kcmp) to processes in the same domain or in
+ * domains nested in it (security/landlock/task.c), whatever the caller's capabilities. Older ABIs cannot scope,
+ * but handling MAKE_BLOCK (with no rule: block devices are never made) still makes a domain, and with it the
+ * ptrace restriction. Called twice: once for the sandbox (the reaper's domain), once more in the program's child,
+ * so that the program sits in a domain nested inside the reaper's and can neither signal, stop, trace nor read
+ * the reaper, while the reaper can still kill the whole sandbox. */
+static int join_landlock_domain(void)
 {
     long abi = syscall(CORDON_SYS_landlock_create_ruleset, NULL, 0, CORDON_LANDLOCK_CREATE_RULESET_VERSION);
     if (abi < 0)
         return 0;
-    if (abi < 6)
-        return (int)abi;
     struct cordon_ruleset_attr attr = {
-        .handled_access_fs = 0,
+        .handled_access_fs = abi >= 6 ? 0 : CORDON_LANDLOCK_ACCESS_FS_MAKE_BLOCK,
         .handled_access_net = 0,
-        .scoped = CORDON_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | CORDON_LANDLOCK_SCOPE_SIGNAL,
+        .scoped = abi >= 6 ? CORDON_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | CORDON_LANDLOCK_SCOPE_SIGNAL : 0,
     };
-    int ruleset = (int)syscall(CORDON_SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    /* Before ABI 6 the attribute ends before "scoped" (ABI 4 added handled_access_net): pass the size it knows. */
+    size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
+    int ruleset = (int)syscall(CORDON_SYS_landlock_create_ruleset, &attr, size, 0);
     if (ruleset < 0)
         die("landlock_create_ruleset");
     if (syscall(CORDON_SYS_landlock_restrict_self, ruleset, 0) != 0)
@@ -139,9 +151,44 @@ static int restrict_with_landlock(void)
     return (int)abi;
 }
 
-static int install_filter(const unsigned char *bytes, size_t len)
+/* A program that would run as root keeps only the capabilities in `keep`: the bounding set loses the others (so no
+ * later execve gives them back), and so do the permitted, effective and inheritable sets and the ambient set. A
+ * process that is not root holds none to begin with (no_new_privs keeps file capabilities from adding any). */
+static void limit_capabilities(uint64_t keep)
+{
+    if (geteuid() != 0)
+        return;
+    for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+        if (cap < 64 && (keep >> cap) & 1)
+            continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+            die("prctl(PR_CAPBSET_DROP, %d)", cap);
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        die("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capget, &header, data) != 0)
+        die("capget");
+    for (int k = 0; k < 2; k++) {
+        uint32_t mask = (uint32_t)(keep >> (32 * k));
+        data[k].effective &= mask;
+        data[k].permitted &= mask;
+        data[k].inheritable &= mask;
+    }
+    if (syscall(SYS_capset, &header, data) != 0)
+        die("capset");
+}
+
+static int install_filter(const unsigned char *bytes, size_t len, int listener_wanted)
 {
     struct sock_fprog prog = {.len = (unsigned short)(len / 8), .filter = (struct sock_filter *)(void *)bytes};
+    if (!listener_wanted) {
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+            die("seccomp(SECCOMP_SET_MODE_FILTER)");
+        return -1;
+    }
     /* WAIT_KILLABLE_RECV: once cordon has received a call, ordinary signals no longer interrupt it (a restarted
      * call would be decided and performed twice); fatal signals still kill. Without it cordon refuses to run. */
     int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
@@ -240,24 +287,32 @@ int main(int argc, char **argv)
         return probe();
 
     pid_t expected_parent = 0;
-    int ctty = 0, filter_wanted = 1, i = 1;
+    int ctty = 0, listener_wanted = 1, i = 1;
     long uid = -1, gid = -1;
+    int umask_wanted = -1;
+    int keep_caps_given = 0;
+    unsigned long long keep_caps = 0;
     for (; i < argc && strcmp(argv[i], "--"); i++) {
         if (!strcmp(argv[i], "--ppid") && i + 1 < argc)
             expected_parent = (pid_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ctty"))
             ctty = 1;
-        else if (!strcmp(argv[i], "--no-filter"))
-            filter_wanted = 0;
+        else if (!strcmp(argv[i], "--no-listener"))
+            listener_wanted = 0;
         else if (!strcmp(argv[i], "--user") && i + 1 < argc && sscanf(argv[i + 1], "%ld:%ld", &uid, &gid) == 2)
             i++;
+        else if (!strcmp(argv[i], "--umask") && i + 1 < argc && sscanf(argv[i + 1], "%o", &umask_wanted) == 1 &&
+                 umask_wanted >= 0 && umask_wanted <= 0777)
+            i++;
+        else if (!strcmp(argv[i], "--keep-caps") && i + 1 < argc && sscanf(argv[i + 1], "%llx", &keep_caps) == 1)
+            i++, keep_caps_given = 1;
         else {
             fprintf(stderr, "cordon-launcher: unknown argument %s (this program is started by cordon)\n", argv[i]);
             return 125;
         }
     }
     if (expected_parent <= 0 || i + 2 >= argc) {
-        fprintf(stderr, "usage: cordon-launcher --ppid PID [--ctty] [--no-filter] [--user UID:GID] -- PATH ARGV0 [ARGS...] (started by cordon)\n");
+        fprintf(stderr, "usage: cordon-launcher --ppid PID [--ctty] [--no-listener] [--user UID:GID] [--umask OCTAL] [--keep-caps HEX] -- PATH ARGV0 [ARGS...] (started by cordon)\n");
         return 125;
     }
     const char *path = argv[i + 1];
@@ -272,6 +327,14 @@ int main(int argc, char **argv)
         if (setuid((uid_t)uid) != 0)
             die("setuid(%ld)", uid);
     }
+
+    /* Without a mask a root program would keep every capability: refuse rather than guess (fail closed). */
+    if (geteuid() == 0 && !keep_caps_given) {
+        fprintf(stderr, "cordon-launcher: --keep-caps is required for a program that runs as root\n");
+        return 125;
+    }
+    if (keep_caps_given)
+        limit_capabilities((uint64_t)keep_caps);
 
     /* Die with cordon; if it is already gone, never run unsupervised. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
@@ -292,20 +355,17 @@ int main(int argc, char **argv)
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         die("prctl(PR_SET_NO_NEW_PRIVS)");
-    int landlock_abi = restrict_with_landlock();
+    int landlock_abi = join_landlock_domain();
 
-    int listener = -1;
-    if (filter_wanted) {
-        static unsigned char filter[MAX_FILTER];
-        ssize_t n = recv(CONTROL_FD, filter, sizeof filter, 0);
-        if (n <= 0 || n % 8 != 0) {
-            if (n < 0)
-                die("receive filter");
-            fprintf(stderr, "cordon-launcher: bad filter from cordon (%zd bytes)\n", n);
-            return 125;
-        }
-        listener = install_filter(filter, (size_t)n);
+    static unsigned char filter[MAX_FILTER];
+    ssize_t n = recv(CONTROL_FD, filter, sizeof filter, 0);
+    if (n <= 0 || n % 8 != 0) {
+        if (n < 0)
+            die("receive filter");
+        fprintf(stderr, "cordon-launcher: bad filter from cordon (%zd bytes)\n", n);
+        return 125;
     }
+    int listener = install_filter(filter, (size_t)n, listener_wanted);
 
     /* From here on sendmsg is trapped by the filter just installed, and nobody holds the listener yet: passing it
      * with SCM_RIGHTS would wait forever. cordon takes it with pidfd_getfd (we are its child and dumpable). */
@@ -322,12 +382,24 @@ int main(int argc, char **argv)
     /* Orphaned grandchildren come to us, not to init, so that the whole sandbox can be reaped and killed. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         die("prctl(PR_SET_CHILD_SUBREAPER)");
+    pid_t reaper = getpid();
     pid_t child = fork();
     if (child < 0)
         die("fork");
     if (child > 0 && ctty)
         setpgid(child, child); /* also here, so that it holds whichever of the two runs first */
     if (child == 0) {
+        /* The program dies with the reaper, and lives in a Landlock domain nested in the reaper's: from here on
+         * nothing it starts can signal, stop, trace, or read the memory, environment or descriptors of the reaper
+         * (which holds cordon's control socket), while the reaper can still kill all of it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+            die("prctl(PR_SET_PDEATHSIG)");
+        if (getppid() != reaper)
+            _exit(125);
+        if (landlock_abi > 0 && join_landlock_domain() != landlock_abi)
+            die("nested Landlock domain");
+        if (umask_wanted >= 0)
+            umask((mode_t)umask_wanted);
         if (ctty) {
             /* The program leads its own process group, in the foreground of cordon's pseudo-terminal. In our group
              * (whose parent, cordon, is in another session) it would be orphaned, and the kernel discards Ctrl-Z

@@ -26,7 +26,7 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
 
         var who = request.Subject.Process;
         string what = Describe(request);
-        string line = decision.Source == DecisionSource.Error
+        string line = decision.Source is DecisionSource.Error or DecisionSource.Sandbox
             ? $"cordon: denied {what} by {who.Name} (pid {who.Pid}): {decision.Rule}"
             : $"cordon: denied {what} by {who.Name} (pid {who.Pid}); to allow it: {Policy.Policy.SuggestFlag(request)}";
         Write(line);

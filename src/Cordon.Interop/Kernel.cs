@@ -49,6 +49,8 @@ public static class Kernel
     public const uint S_IFREG = 0x8000;
     public const uint S_IFBLK = 0x6000;
     public const uint S_IFDIR = 0x4000;
+    public const uint S_ISUID = 0x800;
+    public const uint S_ISGID = 0x400;
     public const uint S_IFCHR = 0x2000;
     public const uint S_IFIFO = 0x1000;
 
@@ -86,6 +88,7 @@ public static class Kernel
     public const int SO_PROTOCOL = 38;
     public const int SO_DOMAIN = 39;
     public const int SCM_RIGHTS = 1;
+    public const int SCM_CREDENTIALS = 2;
     public const int IPPROTO_TCP = 6;
     public const int MSG_NOSIGNAL = 0x4000;
     public const int MSG_FASTOPEN = 0x20000000;

@@ -179,6 +179,11 @@ public enum DecisionSource
     Default,
     /// <summary>The request could not be decided (unreadable memory, process gone, internal error): denied.</summary>
     Error,
+    /// <summary>
+    /// cordon's own protections, refused before any rule is asked because no rule may allow them (cordon's own
+    /// processes, privileges left behind): the denial says why instead of suggesting a flag.
+    /// </summary>
+    Sandbox,
 }
 
 /// <param name="Rule">The rule or answer that decided, in the form a user would write it ("--allow-read=/usr").</param>

@@ -41,6 +41,9 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
 
     public const uint TIOCSTI = 0x5412;
     public const uint TIOCLINUX = 0x541C;
+    public const uint TIOCCONS = 0x541D;
+    public const uint PRIO_PROCESS = 0;
+    public const uint IOPRIO_WHO_PROCESS = 1;
     public const uint PTRACE_SETOPTIONS = 0x4200;
     public const uint PTRACE_SEIZE = 0x4206;
     public const uint PTRACE_O_SUSPEND_SECCOMP = 1u << 21;
@@ -95,6 +98,32 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
         Refuse("namespaces: joining one changes what paths and addresses mean", Sys.Setns);
         Refuse("opens a file by handle, with no path to decide", Sys.OpenByHandleAt);
         Refuse("kernel keyrings hold credentials of other sessions", Sys.Keyctl, Sys.AddKey, Sys.RequestKey);
+        Refuse("fanotify hands out descriptors of files other processes open (read and write, for root) and can hold their opens",
+            Sys.FanotifyInit, Sys.FanotifyMark);
+
+        // Limits, priorities and CPU placement of another process: the kernel only checks the uid (and Landlock does
+        // not scope these), so a program could starve or cripple any process of the user, cordon included. A pid of
+        // 0 is the caller itself and stays untrapped; any other pid goes to the supervisor, which allows only the
+        // caller's own threads and other processes of the sandbox. The pid is a register: CONTINUE is not raceable.
+        foreach (var call in new[] { Sys.Prlimit64, Sys.SchedSetaffinity, Sys.SchedSetscheduler, Sys.SchedSetparam, Sys.SchedSetattr })
+        {
+            rules.Add(new SyscallRule(call,
+                [new Clause(SeccompAction.UserNotif, [new ArgCheck.NonZero(0)], "another process's limits or scheduling: the supervisor checks it is in the sandbox")],
+                SeccompAction.Allow));
+        }
+
+        rules.Add(new SyscallRule(Sys.Setpriority,
+            [
+                new Clause(SeccompAction.UserNotif, [new ArgCheck.EqualsLow(0, PRIO_PROCESS), new ArgCheck.NonZero(1)], "another process's priority: the supervisor checks it is in the sandbox"),
+                new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, PRIO_PROCESS)], "the caller's own priority"),
+            ],
+            SeccompAction.Errno(EPERM)));
+        rules.Add(new SyscallRule(Sys.IoprioSet,
+            [
+                new Clause(SeccompAction.UserNotif, [new ArgCheck.EqualsLow(0, IOPRIO_WHO_PROCESS), new ArgCheck.NonZero(1)], "another process's I/O priority: the supervisor checks it is in the sandbox"),
+                new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, IOPRIO_WHO_PROCESS)], "the caller's own I/O priority"),
+            ],
+            SeccompAction.Errno(EPERM)));
         Refuse("modules, kexec and machine-wide settings (reachable when cordon runs as root)",
             Sys.InitModule, Sys.FinitModule, Sys.DeleteModule, Sys.KexecLoad, Sys.KexecFileLoad, Sys.Reboot,
             Sys.Swapon, Sys.Swapoff, Sys.Acct, Sys.Settimeofday, Sys.ClockSettime, Sys.ClockAdjtime, Sys.Adjtimex,
@@ -112,6 +141,7 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
             [
                 new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCSTI)], "TIOCSTI pushes input into the terminal: commands typed into the user's shell after cordon exits"),
                 new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCLINUX)], "TIOCLINUX can paste the console selection as input"),
+                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCCONS)], "TIOCCONS redirects the machine's console output to a terminal of the program's"),
             ],
             SeccompAction.Allow));
         rules.Add(new SyscallRule(Sys.Ptrace,
@@ -124,6 +154,39 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
             [new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(0, SECCOMP_SET_MODE_FILTER), new ArgCheck.AnyBitsLow(1, SECCOMP_FILTER_FLAG_NEW_LISTENER)], "the kernel hands a USER_NOTIF to the newest filter's listener: the program would answer its own calls")],
             SeccompAction.Allow));
 
+        return new FilterPlan(rules, SeccompAction.Allow, SyscallNames.Highest);
+    }
+
+    /// <summary>
+    /// The filter of the LSM engine, where the kernel's hooks decide files, programs and the network and nobody
+    /// holds a listener: only refusals, for what the hooks do not cover. Limits and scheduling of another process
+    /// are refused outright (there is no supervisor to check that the target is in the sandbox), and so are
+    /// fanotify and the terminal ioctls that inject input or take the console.
+    /// </summary>
+    public static FilterPlan ForKernelEngine()
+    {
+        var rules = new List<SyscallRule>();
+        foreach (var call in new[] { Sys.Prlimit64, Sys.SchedSetaffinity, Sys.SchedSetscheduler, Sys.SchedSetparam, Sys.SchedSetattr })
+        {
+            rules.Add(new SyscallRule(call,
+                [new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.NonZero(0)], "another process's limits or scheduling")],
+                SeccompAction.Allow));
+        }
+
+        rules.Add(new SyscallRule(Sys.Setpriority,
+            [new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, PRIO_PROCESS), new ArgCheck.EqualsLow(1, 0)], "the caller's own priority")],
+            SeccompAction.Errno(EPERM)));
+        rules.Add(new SyscallRule(Sys.IoprioSet,
+            [new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, IOPRIO_WHO_PROCESS), new ArgCheck.EqualsLow(1, 0)], "the caller's own I/O priority")],
+            SeccompAction.Errno(EPERM)));
+        rules.AddRange(new[] { Sys.FanotifyInit, Sys.FanotifyMark }.Select(c => SyscallRule.Always(c, SeccompAction.Errno(EPERM), "fanotify hands out descriptors of files other processes open")));
+        rules.Add(new SyscallRule(Sys.Ioctl,
+            [
+                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCSTI)], "TIOCSTI pushes input into the terminal"),
+                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCLINUX)], "TIOCLINUX can paste the console selection as input"),
+                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCCONS)], "TIOCCONS redirects the console"),
+            ],
+            SeccompAction.Allow));
         return new FilterPlan(rules, SeccompAction.Allow, SyscallNames.Highest);
     }
 }

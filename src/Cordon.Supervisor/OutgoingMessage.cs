@@ -28,6 +28,9 @@ internal sealed class OutgoingMessage : IDisposable
 
     public byte[]? Name { get; private set; }
 
+    /// <summary>A message of plain data to <paramref name="name"/> (sendto).</summary>
+    public static OutgoingMessage ForData(byte[] data, byte[]? name) => new(name, data, []);
+
     /// <summary>The data, as cordon will send it.</summary>
     public ReadOnlyMemory<byte> Data => data;
 
@@ -117,7 +120,15 @@ internal sealed class OutgoingMessage : IDisposable
         nameHold = hold;
     }
 
-    /// <summary>Rewrites SCM_RIGHTS fd numbers from the caller's table to duplicates in cordon's (cmsg(3) layout).</summary>
+    /// <summary>Sends without an address (a netlink message to the kernel: see Supervisor.NetlinkDestination).</summary>
+    public void DropName() => Name = null;
+
+    /// <summary>
+    /// Rewrites SCM_RIGHTS fd numbers from the caller's table to duplicates in cordon's (cmsg(3) layout). Checks
+    /// that SCM_CREDENTIALS claim only the caller's own pid, uid and gid: the kernel checks the claim against the
+    /// sender, which is cordon here (as root it may claim anything, and a daemon that trusts the credentials would
+    /// believe a forged uid 0).
+    /// </summary>
     private Errno TranslateRights(Call c)
     {
         int off = 0;
@@ -129,6 +140,18 @@ internal sealed class OutgoingMessage : IDisposable
             if (len < 16 || off + len > control.Length)
             {
                 return Errno.EINVAL;
+            }
+
+            if (level == Kernel.SOL_SOCKET && type == Kernel.SCM_CREDENTIALS)
+            {
+                // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (include/linux/socket.h)
+                if (len < 16 + 12 ||
+                    BitConverter.ToInt32(control, off + 16) != ProcFs.Tgid(c.Tid) ||
+                    !ProcFs.Ids(c.Tid, "Uid").Contains(BitConverter.ToUInt32(control, off + 20)) ||
+                    !ProcFs.Ids(c.Tid, "Gid").Contains(BitConverter.ToUInt32(control, off + 24)))
+                {
+                    return Errno.EPERM;
+                }
             }
 
             if (level == Kernel.SOL_SOCKET && type == Kernel.SCM_RIGHTS)

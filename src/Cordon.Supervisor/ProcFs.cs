@@ -98,6 +98,22 @@ internal static class ProcFs
 
     public static int Tgid(int tid) => StatusField(tid, "Tgid") ?? tid;
 
+    /// <summary>The four ids of a "Uid:" or "Gid:" line of /proc/TID/status (real, effective, saved, file system); empty when unreadable.</summary>
+    public static uint[] Ids(int tid, string field)
+    {
+        var text = ReadText($"/proc/{tid}/status");
+        foreach (var line in (text ?? "").Split('\n'))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return line[(field.Length + 1)..].Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)
+                    .Select(v => uint.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : uint.MaxValue).ToArray();
+            }
+        }
+
+        return [];
+    }
+
     public static int? ParentPid(int pid) => StatusField(pid, "PPid");
 
     /// <summary>

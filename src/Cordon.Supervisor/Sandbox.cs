@@ -74,6 +74,16 @@ public static class Sandbox
 
     public static string DefaultLauncherPath => Path.Combine(AppContext.BaseDirectory, "cordon-launcher");
 
+    /// <summary>The umask cordon was started with (read once: every run sets cordon's own to 0).</summary>
+    private static readonly uint StartUmask = ReadUmask();
+
+    private static uint ReadUmask()
+    {
+        uint old = Libc.Umask(0);
+        _ = Libc.Umask(old);
+        return old;
+    }
+
     /// <summary>
     /// Runs the program and returns its exit status (128+N when killed by signal N; 126/127 when it could not be
     /// executed). Throws <see cref="SandboxException"/> when cordon itself cannot run it.
@@ -120,6 +130,8 @@ public static class Sandbox
         }
 
         // cordon creates files for the program with the program's own umask (read per call); its own must not mask it.
+        // The program gets the umask cordon was started with (the launcher sets it), not cordon's 0.
+        uint programUmask = StartUmask;
         _ = Libc.Umask(0);
 
         int* pair = stackalloc int[2];
@@ -136,13 +148,15 @@ public static class Sandbox
 
             if (options.JoinKernelSandbox is not null)
             {
-                argv.Add("--no-filter");
+                argv.Add("--no-listener");
             }
 
             if (options.RunAs is var (uid, gid))
             {
                 argv.AddRange(["--user", $"{uid}:{gid}"]);
             }
+
+            argv.AddRange(["--umask", Convert.ToString(programUmask, 8), "--keep-caps", RootCapabilities.Kept.ToString("x", CultureInfo.InvariantCulture)]);
 
             argv.AddRange(["--", options.ProgramPath, .. options.Argv]);
             launcherPid = Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3), .. options.Stdio]);
@@ -154,10 +168,8 @@ public static class Sandbox
         Supervisor? supervisor = null;
         try
         {
-            if (options.JoinKernelSandbox is null)
-            {
-                SendPacket(control, SockFilter.ToBytes(FilterCompiler.Compile(FilterPlan.Default())));
-            }
+            var plan = options.JoinKernelSandbox is null ? FilterPlan.Default() : FilterPlan.ForKernelEngine();
+            SendPacket(control, SockFilter.ToBytes(FilterCompiler.Compile(plan)));
 
             var ready = ReceiveLine(control) ?? throw Failed(launcherPid, "the launcher stopped before installing the filter");
             var parts = ready.Split(' ');
@@ -190,13 +202,16 @@ public static class Sandbox
 
             int? exitStatus = null;
             int? execError = null;
+            int? programPid = null;
             while (ReceiveLine(control) is { } line)
             {
                 var words = line.Split(' ');
                 switch (words[0])
                 {
-                    case "child":
+                    case "child" when programPid is null:
+                        // Only the first: the reaper says it once, and nothing else holds this socket.
                         int child = int.Parse(words[1], CultureInfo.InvariantCulture);
+                        programPid = child;
                         registrations?.Target(child);
                         options.ProgramStarted?.Invoke(child);
                         break;

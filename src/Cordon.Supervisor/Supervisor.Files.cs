@@ -175,7 +175,8 @@ internal sealed partial class Supervisor
 
                     // O_EXCL|O_NOFOLLOW: the file we create is new, so it is exactly what was decided. If somebody
                     // created the name in between, start over and decide it as an existing file.
-                    int fd = OpenAtName(dir!, name, (flags & ~Kernel.O_CLOEXEC) | Kernel.O_CREAT | Kernel.O_EXCL | Kernel.O_NOFOLLOW | Kernel.O_NOCTTY | Kernel.O_CLOEXEC, mode & ~umask & 0xFFF);
+                    // A new file never gets setuid/setgid bits here: a chmod afterwards is decided on its own.
+                    int fd = OpenAtName(dir!, name, (flags & ~Kernel.O_CLOEXEC) | Kernel.O_CREAT | Kernel.O_EXCL | Kernel.O_NOFOLLOW | Kernel.O_NOCTTY | Kernel.O_CLOEXEC, mode & ~umask & 0xFFF & ~PrivilegeBits(mode, Kernel.S_IFREG));
                     if (fd < 0)
                     {
                         var e = Io.LastErrno;
@@ -224,6 +225,13 @@ internal sealed partial class Supervisor
         if (st.Type == Kernel.S_IFDIR && write)
         {
             c.Fail(Errno.EISDIR);
+            return;
+        }
+
+        if (ProcRefusal(canonical) is { } refusal)
+        {
+            Refuse(c, read ? AccessKind.Read : AccessKind.Write, read ? Operation.Read : Operation.Write, canonical, requestedText, refusal);
+            c.Fail(Errno.EACCES);
             return;
         }
 
@@ -286,7 +294,7 @@ internal sealed partial class Supervisor
             }
 
             uint umask = ProcFs.Umask(c.Tid);
-            int fd = Reopen(dir!, (flags & ~Kernel.O_CLOEXEC) | Kernel.O_CLOEXEC, mode & ~umask & 0xFFF);
+            int fd = Reopen(dir!, (flags & ~Kernel.O_CLOEXEC) | Kernel.O_CLOEXEC, mode & ~umask & 0xFFF & ~PrivilegeBits(mode, Kernel.S_IFREG));
             if (fd < 0)
             {
                 c.Fail(Io.LastErrno);
@@ -355,8 +363,16 @@ internal sealed partial class Supervisor
                 return;
             }
 
+            uint type = mode & Kernel.S_IFMT;
+            if (type is Kernel.S_IFCHR or Kernel.S_IFBLK && !NamedByRule(resource))
+            {
+                Refuse(c, AccessKind.Write, Operation.Create, resource, PathBytes.Text(requested), "a device node: a way past every permission, left behind outside the sandbox");
+                c.Fail(Errno.EPERM);
+                return;
+            }
+
             uint umask = ProcFs.Umask(c.Tid);
-            uint perm = mode & 0xFFF & ~umask;
+            uint perm = mode & 0xFFF & ~umask & ~PrivilegeBits(mode, type);
             c.Result((mode & Kernel.S_IFMT) == Kernel.S_IFDIR
                 ? MkdirAtName(dir!, name, perm)
                 : MknodAtName(dir!, name, (mode & Kernel.S_IFMT) | perm, dev));
@@ -538,9 +554,16 @@ internal sealed partial class Supervisor
             return;
         }
 
-        if (StatOf(obj).Type == Kernel.S_IFLNK)
+        var st = StatOf(obj);
+        if (st.Type == Kernel.S_IFLNK)
         {
             c.Fail(Errno.EOPNOTSUPP); // Linux has no modes on symlinks (fchmodat2 with AT_SYMLINK_NOFOLLOW)
+            return;
+        }
+
+        if (PrivilegeBits(mode, st.Type) != 0 && !PrivilegeAllowed(c, obj, "a setuid or setgid bit"))
+        {
+            c.Fail(Errno.EPERM);
             return;
         }
 
@@ -552,6 +575,12 @@ internal sealed partial class Supervisor
         using var obj = await AttributeTarget(c, dirfd, pathAddr, flags, fdOnly).ConfigureAwait(false);
         if (obj is null)
         {
+            return;
+        }
+
+        if (owner != uint.MaxValue && owner != StatOf(obj).Uid && !OwnUid(owner) && !PrivilegeAllowed(c, obj, "ownership given to another user"))
+        {
+            c.Fail(Errno.EPERM);
             return;
         }
 
@@ -727,6 +756,12 @@ internal sealed partial class Supervisor
         if (StatOf(obj).Type == Kernel.S_IFLNK)
         {
             c.Fail(Errno.EPERM); // user.* attributes are not allowed on symlinks; others need privileges
+            return;
+        }
+
+        if (!remove && PrivilegedXattr(nameBuf.AsSpan(0, n)) && !PrivilegeAllowed(c, obj, "a security or trusted attribute (file capabilities)"))
+        {
+            c.Fail(Errno.EPERM);
             return;
         }
 

@@ -321,6 +321,18 @@ internal sealed partial class Supervisor
                 return;
             }
 
+            if (SockOpt(sock, Kernel.SO_DOMAIN) == Kernel.AF_NETLINK)
+            {
+                // As for sendmsg (NetlinkToKernel): only to the kernel, and without the address.
+                using var msg = OutgoingMessage.ForData(payload, raw);
+                if (NetlinkToKernel(c, sock, msg))
+                {
+                    c.Result(msg.SendOn(sock, c.IntArg(3)));
+                }
+
+                return;
+            }
+
             await Task.Yield();
             await Observe(ParseSockAddr(raw).Port, payload).ConfigureAwait(false);
             c.Result(SendToOn(sock, payload, c.IntArg(3), via));
@@ -399,10 +411,46 @@ internal sealed partial class Supervisor
 
         using (msg)
         {
+            if (!NetlinkToKernel(c, sock, msg))
+            {
+                return;
+            }
+
             await Task.Yield();
             await Observe(DestinationPort(sock, msg), msg.Data).ConfigureAwait(false);
             c.Result(msg.SendOn(sock, flags));
         }
+    }
+
+    /// <summary>
+    /// A netlink message that cordon sends on the program's socket is checked by the kernel against cordon: with an
+    /// address in msg_name, rtnetlink and the other kernel families check only the sender's capabilities (the
+    /// NETLINK_SKB_DST case of __netlink_ns_capable, net/netlink/af_netlink.c), so a root cordon would change
+    /// addresses, routes and links for a program that holds no CAP_NET_ADMIN; and a message to another process
+    /// carries cordon's credentials. So cordon sends only messages for the kernel, and without the address: the
+    /// kernel then checks the capabilities of the socket's opener, the program. Multicast and messages to other
+    /// processes are refused (EPERM). True when the message may go (its name possibly dropped); false when answered.
+    /// </summary>
+    private static bool NetlinkToKernel(Call c, SafeFd sock, OutgoingMessage msg)
+    {
+        if (SockOpt(sock, Kernel.SO_DOMAIN) != Kernel.AF_NETLINK)
+        {
+            return true;
+        }
+
+        // struct sockaddr_nl { sa_family_t; unsigned short pad; __u32 nl_pid; __u32 nl_groups; }: 0, 0 is the kernel.
+        static bool Kernel0(byte[]? a) => a is { Length: >= 12 } && BitConverter.ToUInt32(a, 4) == 0 && BitConverter.ToUInt32(a, 8) == 0;
+        var peer = new byte[MaxSockaddr];
+        uint len = MaxSockaddr;
+        bool peerIsKernel = Libc.GetPeerName(sock.Fd, peer, ref len) == 0 && Kernel0(peer[..(int)Math.Min(len, MaxSockaddr)]);
+        if (peerIsKernel && (msg.Name is null || Kernel0(msg.Name)))
+        {
+            msg.DropName();
+            return true;
+        }
+
+        c.Fail(Errno.EPERM);
+        return false;
     }
 
     private async ValueTask SendMMsg(Call c)
@@ -434,6 +482,11 @@ internal sealed partial class Supervisor
 
             using (msg)
             {
+                if (!NetlinkToKernel(c, sock, msg))
+                {
+                    return;
+                }
+
                 await Task.Yield();
                 await Observe(DestinationPort(sock, msg), msg.Data).ConfigureAwait(false);
                 int r = msg.SendOn(sock, flags);

@@ -285,6 +285,15 @@ internal sealed partial class Supervisor
                 return SendMsg(c);
             case Sys.Sendmmsg:
                 return SendMMsg(c);
+            case Sys.Prlimit64:
+            case Sys.SchedSetaffinity:
+            case Sys.SchedSetscheduler:
+            case Sys.SchedSetparam:
+            case Sys.SchedSetattr:
+                return OtherProcess(c, c.IntArg(0));
+            case Sys.Setpriority:
+            case Sys.IoprioSet:
+                return OtherProcess(c, c.IntArg(1));
             default:
                 // The filter traps only the calls above; anything else reaching us is a mismatch between the
                 // filter and this switch. Deny rather than guess.
@@ -394,6 +403,14 @@ internal sealed partial class Supervisor
         {
             return Decision.Error("the process stopped waiting for an answer");
         }
+    }
+
+    /// <summary>Tells the observer of a request cordon refuses before any rule is asked (what no rule may allow).</summary>
+    private void Refuse(Call c, AccessKind kind, Operation op, string resource, string? requested, string why)
+    {
+        var request = new Request(kind, op, resource, requested == resource ? null : requested, SubjectOf(c), null);
+        _ = request.Subject.Process.Exe;
+        observer.OnDecision(request, new Decision(Verdict.Deny, DecisionSource.Sandbox, why));
     }
 
     /// <summary>Asks the policy, tells the observer, and returns whether the request is allowed.</summary>

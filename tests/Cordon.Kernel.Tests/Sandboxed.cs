@@ -60,9 +60,14 @@ public sealed class Sandboxed : IDisposable
     /// <summary>Runs `cordon ARGS` with HOME set to the fake home and the work directory as cwd.</summary>
     public RunResult Cordon(params string[] args) => Cordon(args, null);
 
-    public RunResult Cordon(string[] args, IDictionary<string, string>? env, TimeSpan? timeout = null, Action<Process>? whileRunning = null)
+    public RunResult Cordon(string[] args, IDictionary<string, string>? env, TimeSpan? timeout = null, Action<Process>? whileRunning = null) =>
+        Cordon([], args, env, timeout, whileRunning);
+
+    /// <summary>Runs `WRAPPER... cordon ARGS` (e.g. `unshare -n cordon ...`), otherwise as <see cref="Cordon(string[])"/>.</summary>
+    public RunResult Cordon(string[] wrapper, string[] args, IDictionary<string, string>? env, TimeSpan? timeout = null, Action<Process>? whileRunning = null)
     {
-        var psi = new ProcessStartInfo(CordonCommand[0])
+        string[] command = [.. wrapper, .. CordonCommand];
+        var psi = new ProcessStartInfo(command[0])
         {
             WorkingDirectory = Work,
             RedirectStandardOutput = true,
@@ -70,7 +75,7 @@ public sealed class Sandboxed : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in CordonCommand.Skip(1))
+        foreach (var a in command.Skip(1))
         {
             psi.ArgumentList.Add(a);
         }
@@ -164,24 +169,32 @@ public sealed class Sandboxed : IDisposable
 /// <summary>The attack programs from tests/escape, compiled once per test run with the system C compiler.</summary>
 public static class EscapeProgram
 {
-    private static readonly Lazy<string> Built = new(Build);
+    private static readonly Lazy<string> Built = new(() => Build("escape", "-pthread"));
 
     public static string Path => Built.Value;
 
-    private static string Build()
+    internal static string Build(string name, params string[] flags)
     {
         var dir = Directory.CreateTempSubdirectory("cordon-escape-").FullName;
-        var output = System.IO.Path.Combine(dir, "escape");
-        var source = System.IO.Path.Combine(AppContext.BaseDirectory, "escape", "escape.c");
-        var psi = new ProcessStartInfo("cc", ["-O2", "-pthread", "-o", output, source]) { RedirectStandardError = true, UseShellExecute = false };
+        var output = System.IO.Path.Combine(dir, name);
+        var source = System.IO.Path.Combine(AppContext.BaseDirectory, "escape", name + ".c");
+        var psi = new ProcessStartInfo("cc", ["-O2", .. flags, "-o", output, source]) { RedirectStandardError = true, UseShellExecute = false };
         using var p = Process.Start(psi)!;
         string err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0)
         {
-            throw new InvalidOperationException("cannot compile escape.c: " + err);
+            throw new InvalidOperationException($"cannot compile {name}.c: " + err);
         }
 
         return output;
     }
+}
+
+/// <summary>tests/escape/reach.c: attacks on processes the program did not start, and privilege left behind.</summary>
+public static class ReachProgram
+{
+    private static readonly Lazy<string> Built = new(() => EscapeProgram.Build("reach"));
+
+    public static string Path => Built.Value;
 }

@@ -253,6 +253,27 @@ attack supervisor supervisor grandparent
 attack bashrc write $H/.bashrc
 attack bind_mount bind-mount $H/.ssh $W/mnt
 t escape_bashrc_unchanged sh -c "! grep -q pwned $H/.bashrc"
+
+# tests/escape/reach.c: the reaper (the program's parent, holding cordon's control socket) and other processes, with
+# all of /proc granted and a secret in cordon's environment that cordon withholds; and privilege left behind.
+reach() { # NAME ARGS...
+  name="$1"; shift; echo "# $(cut -d" " -f1 /proc/uptime) s: $name"
+  out=$(DEPLOY_TOKEN=$MARK run --allow-read=$W --allow-write=$W --allow-read=/proc -- /opt/tests/reach "$@" 2>&1)
+  why="$(printf '%s' "$out" | tail -n 2)"; t "escape_$name" eval 'has "$out" "stopped:" && ! leaked'
+}
+for e in environ mem maps fd cwd root; do reach reaper_proc_$e proc parent $e; done
+reach reaper_vm_read vm-read parent
+reach reaper_attach attach parent
+reach reaper_getfd getfd parent 3
+for sig in STOP KILL TERM; do reach reaper_signal_$sig signal parent $sig; done
+for how in prlimit nice affinity ioprio; do reach reaper_limits_$how limits parent $how; done
+reach user_priorities limits 0 nice-user
+reach setuid_chmod privilege setuid-chmod $W/tool
+reach setgid_chmod privilege setgid-chmod $W/tool
+reach setuid_create privilege setuid-create $W/tool2
+reach fanotify fanotify $H
+out=$(sh -c "umask 027; exec $C run --engine lsm --no-prompt --allow-read=$W --allow-write=$W -- touch $W/umask-f" 2>&1)
+why="out=$out mode=$(stat -c %a $W/umask-f 2>&1)"; t the_program_gets_cordons_umask [ "$(stat -c %a $W/umask-f 2>/dev/null)" = 640 ]
 out=$(run --allow-read=$W --allow-write=$W -- sh -c "cat $W/allowed.txt >/dev/null && ln $W/allowed.txt $W/second && cat $W/second" 2>&1)
 why="out=$out"; t hard_link_of_a_file_the_run_may_read_works [ "$out" = harmless ]
 
@@ -280,6 +301,16 @@ why="out=$out"; t root_program_cannot_bind_the_secret_over_an_allowed_folder eva
 
 out=$(run -A --deny-read=$H/.ssh $T -- /opt/tests/clone_into_cgroup /sys/fs/cgroup /bin/cat $H/.ssh/id_rsa 2>&1)
 why="out=$out"; t root_program_cannot_leave_the_cgroup_through_clone3 eval '! leaked' 
+
+# A root program keeps only the capabilities cordon lists (RootCapabilities.cs): no CAP_NET_ADMIN, CAP_SYS_ADMIN,
+# CAP_MKNOD, CAP_SETFCAP; and it leaves no setuid file, device or file of another user behind.
+out=$(run -A -- grep CapEff /proc/self/status 2>&1)
+why="out=$out"; t root_program_keeps_only_the_listed_capabilities has "$out" "00000000200024fb"
+out=$(run -A -- sh -c 'ip link add cordon0 type dummy' 2>&1); rc=$?
+why="rc=$rc out=$out"; t root_program_cannot_add_links eval '[ $rc -ne 0 ] && ! ip link show cordon0 >/dev/null 2>&1'
+for how in setuid-chmod setuid-create setcap mknod chown-other; do reach root_$how privilege $how $W/root-tool; done
+reach root_fanotify fanotify $H
+reach root_tioccons tioccons
 
 # cordon unload: refused while a run is under way (its sandbox would be left unwatched), then detaches everything.
 rm -f $W/u-started
