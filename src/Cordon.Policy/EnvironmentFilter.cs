@@ -31,7 +31,7 @@ public static partial class EnvironmentFilter
     // no credential. Their values are still checked.
     private static readonly HashSet<string> KnownHarmless = new(StringComparer.OrdinalIgnoreCase)
     {
-        "PWD", "OLDPWD", "DESKTOP_SESSION", "SESSION_MANAGER", "TOKENIZERS_PARALLELISM",
+        "PWD", "OLDPWD", "TOKENIZERS_PARALLELISM",
         "LESSKEY", "LESSKEYIN", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSKEY_CONTENT",
     };
 
@@ -46,15 +46,17 @@ public static partial class EnvironmentFilter
     ];
 
     // Whole words of the name (split at anything that is not a letter or digit): GH_PAT, STRIPE_SK, DB_PASS,
-    // MYSQL_PWD, NPM_CONFIG__AUTH (npm's base64 user:password), AWS_ACCESS_KEY_ID, SESSION_ID.
+    // MYSQL_PWD, NPM_CONFIG__AUTH (npm's base64 user:password), AWS_ACCESS_KEY_ID. Not SESSION: desktops and
+    // terminal multiplexers set KDE_SESSION_VERSION, ZELLIJ_SESSION_NAME, GNOME_DESKTOP_SESSION_ID; a session's
+    // credential is a SESSION_TOKEN, _KEY, _SECRET or _COOKIE, caught by those words.
     private static readonly HashSet<string> SecretWords = new(StringComparer.Ordinal)
     {
-        "PASS", "PWD", "PAT", "SK", "PSK", "AUTH", "KEY", "KEYS", "PRIVATE", "CREDS", "SESSION", "DSN", "OTP",
+        "PASS", "PWD", "PAT", "SK", "PSK", "AUTH", "KEY", "KEYS", "PRIVATE", "CREDS", "DSN", "OTP",
     };
 
     /// <summary>
     /// True when a name looks like it holds a secret: a piece such as TOKEN, SECRET, PASSWORD, APIKEY, JWT anywhere
-    /// in it; a word such as KEY, PAT, PASS, AUTH, SESSION; AWS_ and AZURE_ credentials; a few known names.
+    /// in it; a word such as KEY, PAT, PASS, AUTH; AWS_ and AZURE_ credentials; a few known names.
     /// </summary>
     public static bool LooksSecret(string name)
     {
@@ -66,7 +68,7 @@ public static partial class EnvironmentFilter
         var upper = name.ToUpperInvariant();
         if (KnownHarmless.Contains(upper) || upper.StartsWith("XDG_", StringComparison.Ordinal) || upper.StartsWith("DBUS_", StringComparison.Ordinal))
         {
-            // XDG_SESSION_ID, XDG_SESSION_TYPE, DBUS_SESSION_BUS_ADDRESS: the desktop's, not a login's.
+            // The desktop's: XDG_ACTIVATION_TOKEN is a compositor's focus token, not a credential.
             return false;
         }
 
