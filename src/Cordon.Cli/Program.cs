@@ -55,7 +55,7 @@ public static class Program
             var verbResult = root.Parse(args);
             if (verbResult.Errors.Count > 0)
             {
-                error.WriteLine($"cordon: {verbResult.Errors[0].Message} (see 'cordon {args[0]} --help')");
+                error.WriteLine($"cordon: {UsageProblem(verbResult)} (see 'cordon {args[0]} --help')");
                 return UsageError;
             }
 
@@ -65,7 +65,7 @@ public static class Program
             }
             catch (Exception e) when (e is ProfileException or PolicyException or IOException or UnauthorizedAccessException)
             {
-                error.WriteLine("cordon: " + e.Message);
+                error.WriteLine("cordon: " + Display.Escape(e.Message));
                 return UsageError;
             }
         }
@@ -79,7 +79,17 @@ public static class Program
         var result = root.Parse(parseArgs);
         if (result.Errors.Count > 0)
         {
-            error.WriteLine($"cordon: {result.Errors[0].Message} (see 'cordon --help')");
+            error.WriteLine($"cordon: {UsageProblem(result)} (see 'cordon --help')");
+            return UsageError;
+        }
+
+        // `--allow-read . -- ls`: the flag was given alone (every read) and "." became the program. The "--" after it
+        // shows what was meant; running "." with every read allowed is not it.
+        int programStart = rest.Length - program.Count;
+        string? bareFlag = programStart > 0 && optionalValue.Contains(rest[programStart - 1]) ? rest[programStart - 1] : null;
+        if (bareFlag is not null && program.Count > 1 && program[1] == "--")
+        {
+            error.WriteLine($"cordon: {bareFlag} takes its value with '=': {bareFlag}={Display.Escape(program[0])} ({bareFlag} alone allows everything of its kind)");
             return UsageError;
         }
 
@@ -99,21 +109,21 @@ public static class Program
         var chosen = isRun ? runOptions : rootOptions;
         try
         {
-            return RunProgram(result, chosen, program, error);
+            return RunProgram(result, chosen, program, error, NotFoundHint(program[0], isRun, bareFlag));
         }
         catch (PolicyException e)
         {
-            error.WriteLine("cordon: " + e.Message);
+            error.WriteLine("cordon: " + Display.Escape(e.Message));
             return UsageError;
         }
         catch (ProfileException e)
         {
-            error.WriteLine("cordon: " + e.Message);
+            error.WriteLine("cordon: " + Display.Escape(e.Message));
             return UsageError;
         }
         catch (SandboxException e)
         {
-            error.WriteLine("cordon: " + e.Message);
+            error.WriteLine("cordon: " + Display.Escape(e.Message));
             return UsageError;
         }
     }
@@ -125,7 +135,7 @@ public static class Program
         Examples:
           cordon run --allow-read=. --allow-write=./build -- make
           cordon --allow-net=registry.npmjs.org:443 --allow-read=. --allow-write=. -- npm install
-          cordon run -A -- ./script.sh            (allow everything; still keeps secret-looking variables out)
+          cordon run -A -- ./script.sh            (allow everything, secret-looking variables included)
 
         Denied accesses fail with "permission denied" and cordon prints the flag that would allow each one.
         Exit status: the program's own; 125 when cordon failed, 126 when the program cannot run, 127 when not found.
@@ -157,7 +167,7 @@ public static class Program
             permissions[flag] = option;
         }
 
-        var allowAll = new Option<bool>("--allow-all", "-A") { Description = "Allow everything (reads, writes, programs, network, environment)." };
+        var allowAll = new Option<bool>("--allow-all", "-A") { Description = "Allow everything: reads, writes, programs, network, and every environment variable, secret-looking ones included." };
         var noPrompt = new Option<bool>("--no-prompt") { Description = "Never ask: deny whatever no rule allows (the default when there is no terminal)." };
         var promptTimeout = new Option<double?>("--prompt-timeout")
         {
@@ -207,7 +217,36 @@ public static class Program
         return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine);
     }
 
-    private static int RunProgram(ParseResult result, RunOptions options, List<string> program, TextWriter error)
+    /// <summary>One line for a command line System.CommandLine refused, with the nearest verb or option when a word is mistyped.</summary>
+    private static string UsageProblem(ParseResult result)
+    {
+        if (result.UnmatchedTokens.Count == 0)
+        {
+            return result.Errors[0].Message;
+        }
+
+        var token = result.UnmatchedTokens[0];
+        var word = token.StartsWith('-') ? token.Split('=')[0] : token;
+        var near = Suggest.Nearest(word, Suggest.Names(result.CommandResult.Command));
+        var what = token.StartsWith('-') ? $"unknown option {Display.Escape(word)}" : $"unknown command or argument '{Display.Escape(token)}'";
+        return near is null ? what : $"{what} (did you mean {near}?)";
+    }
+
+    /// <summary>What to add to "program not found" when the word was probably meant for cordon itself.</summary>
+    private static string NotFoundHint(string word, bool isRun, string? bareFlag)
+    {
+        if (bareFlag is not null)
+        {
+            return $" (permission flags take their value with '=': {bareFlag}={Display.Escape(word)})";
+        }
+
+        // `cordon runn -- ls`: "run" is the default command, so a mistyped verb is taken for the program.
+        return !isRun && !word.Contains('/') && Suggest.Nearest(word, Verbs.Names.Append("run")) is { } verb
+            ? $" (did you mean 'cordon {verb}'?)"
+            : "";
+    }
+
+    private static int RunProgram(ParseResult result, RunOptions options, List<string> program, TextWriter error, string notFoundHint)
     {
         var resolver = SystemPathResolver.ForCurrentProcess();
         var userRules = new List<Rule>();
@@ -240,13 +279,13 @@ public static class Program
         string? found = ProgramLocator.Find(program[0], environment.GetValueOrDefault("PATH"), resolver.WorkingDirectory);
         if (found is null)
         {
-            error.WriteLine($"cordon: program not found: {Display.Escape(program[0])}");
+            error.WriteLine($"cordon: program not found: {Display.Escape(program[0])}{notFoundHint}");
             return NotFound;
         }
 
         if (Directory.Exists(found) || !ProgramLocator.IsExecutable(found))
         {
-            error.WriteLine($"cordon: cannot run {Display.Escape(found)}: not an executable file");
+            error.WriteLine($"cordon: cannot run {Display.Escape(found)}: not an executable file{notFoundHint}");
             return CannotExecute;
         }
 

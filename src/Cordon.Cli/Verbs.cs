@@ -60,30 +60,8 @@ internal static class Verbs
         });
 
         var editArg = new Argument<string>("NAME") { Description = "The profile to edit (created when missing)." };
-        var edit = new Command("edit", "Open a profile in $VISUAL or $EDITOR, then check it.") { editArg };
-        edit.SetAction(r =>
-        {
-            var path = Store().PathOf(r.GetValue(editArg)!);
-            AsSudoUser.Write(path, () =>
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!, ProfileStore.PrivateDirectory);
-                if (!File.Exists(path))
-                {
-                    using var created = new StreamWriter(ProfileStore.OpenPrivate(path, FileMode.CreateNew, FileAccess.Write, FileShare.None));
-                    created.Write("# cordon profile: read, write, run, net, env with allow: and deny: lists; include: [node, git, ...]\n");
-                }
-            });
-
-            var editor = Environment.GetEnvironmentVariable("VISUAL") is { Length: > 0 } v ? v : Environment.GetEnvironmentVariable("EDITOR") is { Length: > 0 } e ? e : "vi";
-            using (var p = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", editor + " \"$1\"", "sh", path }, UseShellExecute = false })!)
-            {
-                p.WaitForExit();
-            }
-
-            ProfileStore.Load(path, SystemPathResolver.ForCurrentProcess(), mayBeMissing: false);
-            output.WriteLine($"cordon: {path} is valid");
-            return 0;
-        });
+        var edit = new Command("edit", "Open a profile in $VISUAL or $EDITOR; a broken result can be edited again or rolled back, never kept.") { editArg };
+        edit.SetAction(r => EditProfile(Store().PathOf(r.GetValue(editArg)!), output, error));
 
         var rmArg = new Argument<string>("NAME");
         var rm = new Command("rm", "Remove a profile.") { rmArg };
@@ -143,6 +121,80 @@ internal static class Verbs
         }
 
         return profile;
+    }
+
+    /// <summary>
+    /// `cordon profile edit`: the editor works on a copy next to the profile, and only a copy that parses replaces it
+    /// (atomically). A broken copy is offered for another edit or rolled back: a profile that stops every later run
+    /// is never left behind, and a run starting while the editor is open reads the old profile, not half an edit.
+    /// The answer is read from stdin; no answer (end of input, no terminal) rolls back.
+    /// </summary>
+    private static int EditProfile(string path, TextWriter output, TextWriter error)
+    {
+        var dir = Path.GetDirectoryName(path)!;
+        var copy = Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(path)}.{Environment.ProcessId}.edit.yaml");
+        bool existed = File.Exists(path);
+        string? before = existed ? ProfileStore.Hash(path) : null;
+        AsSudoUser.Write(copy, () =>
+        {
+            Directory.CreateDirectory(dir, ProfileStore.PrivateDirectory);
+            using var created = ProfileStore.OpenPrivate(copy, FileMode.Create, FileAccess.Write, FileShare.None);
+            var text = existed
+                ? File.ReadAllBytes(path)
+                : System.Text.Encoding.UTF8.GetBytes("# cordon profile: read, write, run, net, env with allow: and deny: lists; include: [node, git, ...]\n");
+            created.Write(text);
+        });
+
+        try
+        {
+            var editor = Environment.GetEnvironmentVariable("VISUAL") is { Length: > 0 } v ? v : Environment.GetEnvironmentVariable("EDITOR") is { Length: > 0 } e ? e : "vi";
+            while (true)
+            {
+                using (var p = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", editor + " \"$1\"", "sh", copy }, UseShellExecute = false })!)
+                {
+                    p.WaitForExit();
+                    if (p.ExitCode != 0)
+                    {
+                        error.WriteLine($"cordon: the editor exited with status {p.ExitCode}; {path} is unchanged");
+                        return 1;
+                    }
+                }
+
+                try
+                {
+                    ProfileStore.Load(copy, SystemPathResolver.ForCurrentProcess(), mayBeMissing: false);
+                }
+                catch (ProfileException broken)
+                {
+                    error.WriteLine("cordon: " + broken.Message.Replace(copy, path, StringComparison.Ordinal));
+                    error.Write($"cordon: e to edit it again, anything else to roll back to the profile as it was: ");
+                    error.Flush();
+                    if (Console.In.ReadLine()?.Trim() is "e" or "E")
+                    {
+                        continue;
+                    }
+
+                    error.WriteLine(existed ? $"cordon: rolled back; {path} is unchanged" : $"cordon: rolled back; {path} was not created");
+                    return Program.UsageError;
+                }
+
+                if (existed && File.Exists(path) && ProfileStore.Hash(path) != before)
+                {
+                    error.WriteLine($"cordon: {path} changed while you edited it (a run saved an answer?); your version replaces it");
+                }
+
+                AsSudoUser.Write(path, () => File.Move(copy, path, overwrite: true));
+                output.WriteLine($"cordon: {path} is valid");
+                return 0;
+            }
+        }
+        finally
+        {
+            if (File.Exists(copy))
+            {
+                File.Delete(copy);
+            }
+        }
     }
 
     private static Command Log(TextWriter output, TextWriter error)

@@ -219,6 +219,7 @@ public sealed record NetDescriptor : Descriptor
         int slash = host.IndexOf('/');
         if (slash >= 0)
         {
+            CheckIPv4(host[..slash], text);
             if (!IPAddress.TryParse(host[..slash], out var net) || !int.TryParse(host[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int bits)
                 || bits > (net.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))
             {
@@ -228,6 +229,7 @@ public sealed record NetDescriptor : Descriptor
             return [new NetDescriptor(text, net, bits, null, null, port)];
         }
 
+        CheckIPv4(host, text);
         if (IPAddress.TryParse(host, out var ip))
         {
             return [new NetDescriptor(text, ip, ip.AddressFamily == AddressFamily.InterNetwork ? 32 : 128, null, null, port)];
@@ -287,6 +289,33 @@ public sealed record NetDescriptor : Descriptor
         }
 
         return (host, p);
+    }
+
+    /// <summary>
+    /// An address without ':' that looks numeric must be four decimal numbers 0-255. IPAddress.TryParse takes the
+    /// inet_aton forms ("10.1" is 10.0.0.1, "0x7f.1" and "010.0.0.1" are hex and octal), and a name of digits was
+    /// taken as a host name: "300.0.0.1" became a rule that silently matched nothing.
+    /// </summary>
+    private static void CheckIPv4(string host, string text)
+    {
+        if (host.Contains(':', StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var labels = host.Split('.');
+        bool numeric = labels[^1].Length > 0 && labels[^1].All(char.IsAsciiDigit); // RFC 1123: a top label is never all digits
+        if (!numeric && !IPAddress.TryParse(host, out _))
+        {
+            return;
+        }
+
+        bool dottedQuad = labels.Length == 4 && labels.All(l =>
+            l.Length is > 0 and <= 3 && l.All(char.IsAsciiDigit) && (l.Length == 1 || l[0] != '0') && int.Parse(l, CultureInfo.InvariantCulture) <= 255);
+        if (!dottedQuad)
+        {
+            throw new PolicyException($"\"{text}\" is not a valid IPv4 address (four numbers 0-255, as in 192.0.2.1)");
+        }
     }
 
     private static bool IsHostName(string host)
@@ -381,7 +410,10 @@ public sealed record NetDescriptor : Descriptor
 }
 
 /// <summary>
-/// Path globs: `*` matches within one component, `**` any number of components (including none), `?` one character.
+/// Path globs: `*` matches within one component, `**` any number of components (including none), `?` one character,
+/// `[abc]`, `[a-z]` and `[!abc]` one character of (or not of) a set, as in the shell. A path is a glob only when it
+/// has a `*` or `?`: elsewhere brackets are part of a name (Next.js's `app/[slug]`). Inside a glob, `[[]`, `[*]` and
+/// `[?]` name those characters themselves.
 /// </summary>
 public sealed class Glob
 {
@@ -396,11 +428,77 @@ public sealed class Glob
 
         Pattern = pattern;
         parts = pattern.Split('/');
+        foreach (var part in parts)
+        {
+            for (int i = 0; i < part.Length; i++)
+            {
+                if (part[i] == '[')
+                {
+                    // A '[' that opens nothing would be matched literally by some shells and as an error by others:
+                    // cordon says so rather than guess (a deny rule that silently matches nothing is worse).
+                    i = ClassEnd(part, i);
+                    if (i < 0)
+                    {
+                        throw new PolicyException($"\"{pattern}\": '[' without a closing ']' (write [[] for a literal '[')");
+                    }
+                }
+            }
+        }
     }
 
     public string Pattern { get; }
 
     public static bool IsPattern(string path) => path.AsSpan().IndexOfAny('*', '?') >= 0;
+
+    /// <summary>Writes <paramref name="path"/> so that, inside a glob, it matches only itself.</summary>
+    public static string Escape(string path) =>
+        path.AsSpan().IndexOfAny('*', '?', '[') < 0 ? path : path.Replace("[", "[[]", StringComparison.Ordinal).Replace("*", "[*]", StringComparison.Ordinal).Replace("?", "[?]", StringComparison.Ordinal);
+
+    private static bool SegmentIsPattern(string segment) => segment.AsSpan().IndexOfAny('*', '?', '[') >= 0;
+
+    /// <summary>The index of the ']' closing the class opened at <paramref name="open"/>, or -1.</summary>
+    private static int ClassEnd(string pattern, int open)
+    {
+        int i = open + 1;
+        if (i < pattern.Length && pattern[i] is '!' or '^')
+        {
+            i++;
+        }
+
+        if (i < pattern.Length && pattern[i] == ']')
+        {
+            i++; // a ']' first in the set is a member
+        }
+
+        int close = pattern.IndexOf(']', i);
+        return close;
+    }
+
+    private static bool InClass(string pattern, int open, int close, char c)
+    {
+        int i = open + 1;
+        bool negate = pattern[i] is '!' or '^';
+        if (negate)
+        {
+            i++;
+        }
+
+        bool found = false;
+        for (; i < close; i++)
+        {
+            if (i + 2 < close && pattern[i + 1] == '-')
+            {
+                found |= c >= pattern[i] && c <= pattern[i + 2];
+                i += 2;
+            }
+            else
+            {
+                found |= c == pattern[i];
+            }
+        }
+
+        return found != negate;
+    }
 
     /// <summary>The folder made of the pattern's leading segments that hold no wildcard ("/" when the first does).</summary>
     public string LiteralPrefix
@@ -408,7 +506,7 @@ public sealed class Glob
         get
         {
             int n = 1;
-            while (n < parts.Length && !IsPattern(parts[n]))
+            while (n < parts.Length && !SegmentIsPattern(parts[n]))
             {
                 n++;
             }
@@ -468,7 +566,13 @@ public sealed class Glob
         int p = 0, t = 0, star = -1, mark = 0;
         while (t < text.Length)
         {
-            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t]))
+            int close = p < pattern.Length && pattern[p] == '[' ? ClassEnd(pattern, p) : -1;
+            if (close > 0 && InClass(pattern, p, close, text[t]))
+            {
+                p = close + 1;
+                t++;
+            }
+            else if (close < 0 && p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t]))
             {
                 p++;
                 t++;

@@ -8,34 +8,125 @@ public sealed record EnvResult(IReadOnlyDictionary<string, string> Passed, IRead
 
 /// <summary>
 /// Environment variables are decided once, at start: the seccomp engine cannot see a program read its own memory.
-/// A variable passes unless its name looks secret or a deny rule names it; an allow rule (or `--allow-env` alone)
-/// lets a secret-looking one pass.
+/// A variable passes unless its name looks secret, its value carries a credential, or a deny rule names it; an
+/// allow rule (or `--allow-env` alone) lets a secret-looking one pass.
 /// </summary>
+/// <remarks>
+/// Withholding a harmless variable costs one `--allow-env=NAME`; passing a token hands it to the code cordon exists
+/// to distrust. So names are matched generously (case-insensitively, by substring as well as by word) and the
+/// exceptions are a short, named list of variables every desktop or shell sets.
+/// </remarks>
 public static partial class EnvironmentFilter
 {
     // Names that carry credentials on their own, whatever their shape.
-    private static readonly HashSet<string> KnownSecret = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> KnownSecret = new(StringComparer.OrdinalIgnoreCase)
     {
         "SSH_AUTH_SOCK", // the ssh agent: signing with the user's keys
-        "GPG_AGENT_INFO", "DATABASE_URL", "REDIS_URL", "MONGODB_URI", "AMQP_URL", "SENTRY_DSN",
+        "GPG_AGENT_INFO", "DATABASE_URL", "REDIS_URL", "MONGODB_URI", "MONGO_URL", "AMQP_URL", "SENTRY_DSN",
         "GOOGLE_APPLICATION_CREDENTIALS", "KUBECONFIG", "DOCKER_AUTH_CONFIG", "VAULT_ADDR",
+        "GIT_CONFIG_PARAMETERS", // `git -c http.extraHeader=...` passes headers (and tokens) to child gits this way
     };
 
-    /// <summary>True when a name looks like it holds a secret: TOKEN, SECRET, PASSWORD, API/ACCESS/PRIVATE KEY, ...</summary>
-    public static bool LooksSecret(string name) =>
-        KnownSecret.Contains(name) || SecretWord().IsMatch(name)
-        || ((name.StartsWith("AWS_", StringComparison.Ordinal) || name.StartsWith("AZURE_", StringComparison.Ordinal)) && !CloudSetting().IsMatch(name))
-        || name.EndsWith("_DSN", StringComparison.Ordinal);
+    // Harmless names that a substring or word below would catch: set by desktops, shells and common tools, holding
+    // no credential. Their values are still checked.
+    private static readonly HashSet<string> KnownHarmless = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "PWD", "OLDPWD", "TOKENIZERS_PARALLELISM",
+        "LESSKEY", "LESSKEYIN", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSKEY_CONTENT",
+    };
+
+    // Pieces that mark a credential wherever they stand in the name, looked for in the name with its separators
+    // removed (CLIENT_SECRET and CLIENTSECRET alike, PGPASSWORD, npm_config_//host/:_authToken). PASS, PAT, KEY
+    // and AUTH are not here: they are parts of PATH, COMPASS, KEYBOARD and AUTHOR, and are matched as words.
+    private static readonly string[] SecretPieces =
+    [
+        "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "PGPASS", "CREDENTIAL", "APIKEY", "ACCESSKEY",
+        "PRIVATEKEY", "SIGNINGKEY", "ENCRYPTIONKEY", "MASTERKEY", "DEPLOYKEY", "AUTHKEY", "SSHKEY", "JWT", "BEARER",
+        "WEBHOOK", "COOKIE", "CONNECTIONSTRING", "CONNSTR",
+    ];
+
+    // Whole words of the name (split at anything that is not a letter or digit): GH_PAT, STRIPE_SK, DB_PASS,
+    // MYSQL_PWD, NPM_CONFIG__AUTH (npm's base64 user:password), AWS_ACCESS_KEY_ID. Not SESSION: desktops and
+    // terminal multiplexers set KDE_SESSION_VERSION, ZELLIJ_SESSION_NAME, GNOME_DESKTOP_SESSION_ID; a session's
+    // credential is a SESSION_TOKEN, _KEY, _SECRET or _COOKIE, caught by those words.
+    private static readonly HashSet<string> SecretWords = new(StringComparer.Ordinal)
+    {
+        "PASS", "PWD", "PAT", "SK", "PSK", "AUTH", "KEY", "KEYS", "PRIVATE", "CREDS", "DSN", "OTP",
+    };
+
+    /// <summary>
+    /// True when a name looks like it holds a secret: a piece such as TOKEN, SECRET, PASSWORD, APIKEY, JWT anywhere
+    /// in it; a word such as KEY, PAT, PASS, AUTH; AWS_ and AZURE_ credentials; a few known names.
+    /// </summary>
+    public static bool LooksSecret(string name)
+    {
+        if (KnownSecret.Contains(name))
+        {
+            return true;
+        }
+
+        var upper = name.ToUpperInvariant();
+        if (KnownHarmless.Contains(upper) || upper.StartsWith("XDG_", StringComparison.Ordinal) || upper.StartsWith("DBUS_", StringComparison.Ordinal))
+        {
+            // The desktop's: XDG_ACTIVATION_TOKEN is a compositor's focus token, not a credential.
+            return false;
+        }
+
+        var compact = string.Concat(upper.Where(char.IsAsciiLetterOrDigit));
+        if (SecretPieces.Any(p => compact.Contains(p, StringComparison.Ordinal)))
+        {
+            return true;
+        }
+
+        if (upper.Split(NotWord, StringSplitOptions.RemoveEmptyEntries).Any(SecretWords.Contains))
+        {
+            return true;
+        }
+
+        return (upper.StartsWith("AWS_", StringComparison.Ordinal) || upper.StartsWith("AZURE_", StringComparison.Ordinal)) && !CloudSetting().IsMatch(upper);
+    }
+
+    private static readonly char[] NotWord = [.. Enumerable.Range(0, 128).Select(c => (char)c).Where(c => !char.IsAsciiLetterOrDigit(c))];
 
     // Cloud variables that name a place or a file, not a credential: AWS_REGION, AWS_PROFILE, AWS_CA_BUNDLE...
-    // (a name that also has a secret word, like AWS_SECRET_ACCESS_KEY, is caught by SecretWord first).
+    // (a name that also has a secret word, like AWS_SECRET_ACCESS_KEY, is caught before this).
     [GeneratedRegex("_(REGION|DEFAULT_REGION|PROFILE|CA_BUNDLE|CONFIG_FILE|SHARED_CREDENTIALS_FILE|ENDPOINT_URL|PAGER|DEFAULT_OUTPUT|RETRY_MODE|MAX_ATTEMPTS|SDK_LOAD_CONFIG|LOCATION)$")]
     private static partial Regex CloudSetting();
 
-    // A word of the name (split at '_'): TOKEN, SECRET, PASSWORD, PASSWD, PASS, PWD (not the shell's PWD alone),
-    // CREDENTIAL(S), AUTH, COOKIE, SESSION, and KEY/APIKEY (not KEYBOARD, KEYMAP: whole words only).
-    [GeneratedRegex("(^|_)(TOKEN|TOKENS|SECRET|SECRETS|PASSWORD|PASSWD|PASS|PASSPHRASE|CREDENTIAL|CREDENTIALS|CREDS|AUTH|COOKIE|SESSION|KEY|APIKEY|PRIVATE)(_|$)|^[A-Z0-9]+_PWD$", RegexOptions.IgnoreCase)]
-    private static partial Regex SecretWord();
+    /// <summary>
+    /// True when a value carries a credential whatever its name: a URL with a password (scheme://user:pass@host) or
+    /// with a token as its user name; a connection string or query with password=, pwd=, token=, secret=...; an
+    /// HTTP auth header (Authorization:, Bearer, Private-Token:); a private key; a token in a well-known format.
+    /// </summary>
+    public static bool CarriesCredential(string value) =>
+        value.Length > 0 && (UrlPassword().IsMatch(value) || UrlTokenUser().IsMatch(value) || KeyValueSecret().IsMatch(value)
+            || OracleUserPassword().IsMatch(value) || AuthHeader().IsMatch(value) || PrivateKeyBlock().IsMatch(value) || KnownTokenFormat().IsMatch(value));
+
+    // scheme://user:password@ with a non-empty password (RFC 3986 userinfo); https://host:8080/ has no '@' there.
+    [GeneratedRegex(@"[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:[^/\s@]+@")]
+    private static partial Regex UrlPassword();
+
+    // https://ghp_xxxx@github.com: a token used as the user name. Short user names (ssh://git@host) are not secrets.
+    [GeneratedRegex(@"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9_\-.~%]{20,}@")]
+    private static partial Regex UrlTokenUser();
+
+    // JDBC/ODBC/ADO connection strings and URL queries: ";Pwd=x", "?password=x", "&access_token=x", "Password=x".
+    [GeneratedRegex(@"(^|[;?&\s,])[A-Za-z_\-]*(password|passwd|pwd|token|secret|apikey|api_key)\s*=\s*[^;&\s]", RegexOptions.IgnoreCase)]
+    private static partial Regex KeyValueSecret();
+
+    // jdbc:oracle:thin:user/password@host
+    [GeneratedRegex(@"jdbc:oracle:[a-z]+:[^/@\s:]+/[^@\s]+@", RegexOptions.IgnoreCase)]
+    private static partial Regex OracleUserPassword();
+
+    [GeneratedRegex(@"(authorization|proxy-authorization|private-token|x-api-key|x-auth-token)\s*:|\bbearer\s+[A-Za-z0-9._~+/=\-]{8,}", RegexOptions.IgnoreCase)]
+    private static partial Regex AuthHeader();
+
+    [GeneratedRegex(@"-----BEGIN [A-Z0-9 ]*PRIVATE KEY")]
+    private static partial Regex PrivateKeyBlock();
+
+    // GitHub, GitLab, Slack, Stripe, AWS and npm tokens: prefixes their issuers document so that scanners find them.
+    [GeneratedRegex(@"(?<![A-Za-z0-9])(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|glpat-[A-Za-z0-9_\-]{20,}|xox[abprs]-[A-Za-z0-9\-]{10,}|[rs]k_live_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|npm_[A-Za-z0-9]{36})")]
+    private static partial Regex KnownTokenFormat();
 
     public static EnvResult Filter(IReadOnlyDictionary<string, string> environment, IReadOnlyList<Rule> envRules)
     {
@@ -55,7 +146,7 @@ public static partial class EnvironmentFilter
                 }
             }
 
-            bool pass = best is not null ? best.Verdict == Verdict.Allow : !LooksSecret(name);
+            bool pass = best is not null ? best.Verdict == Verdict.Allow : !LooksSecret(name) && !CarriesCredential(value);
             if (pass)
             {
                 passed[name] = value;

@@ -89,8 +89,21 @@ public static partial class FlagRules
         }
 
         // Path.GetFullPath(path, base) only normalizes text ("a/../b"); it does not touch the file system.
-        path = Path.GetFullPath(path, resolver.WorkingDirectory);
-        return Glob.IsPattern(path) ? path : resolver.Canonicalize(path);
+        var full = Path.GetFullPath(path, resolver.WorkingDirectory);
+        if (!Glob.IsPattern(full))
+        {
+            return resolver.Canonicalize(full);
+        }
+
+        // Only what the user wrote is a pattern: a '*', '?' or '[' in the home or working directory names itself.
+        string? baseDir = path != item ? resolver.Home.TrimEnd('/') : !item.StartsWith('/') ? resolver.WorkingDirectory : null;
+        if (baseDir is null || baseDir.AsSpan().IndexOfAny('*', '?', '[') < 0)
+        {
+            return full;
+        }
+
+        var written = path != item ? item[1..].TrimStart('/') : item;
+        return Path.GetFullPath(written.Length == 0 ? "." : written, Glob.Escape(baseDir));
     }
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*\\*?$")]

@@ -5,7 +5,7 @@ using YamlDotNet.RepresentationModel;
 namespace Cordon.Profiles;
 
 /// <summary>A broken profile: one line, "FILE:LINE:COLUMN: what is wrong". Nothing runs with a broken profile.</summary>
-public sealed class ProfileException(string message) : Exception(message)
+public sealed class ProfileException(string message) : Exception(OneLine(message))
 {
     public ProfileException()
         : this("broken profile")
@@ -16,6 +16,13 @@ public sealed class ProfileException(string message) : Exception(message)
         : this(message + ": " + inner.Message)
     {
     }
+
+    // A value quoted in the message may hold a line break or an escape sequence ("u\nix:/x" in a mangled file):
+    // the message stays one line that cannot draw on the terminal.
+    private static string OneLine(string message) =>
+        message.Any(char.IsControl)
+            ? string.Concat(message.Select(c => c switch { '\n' => "\\n", '\t' => "\\t", _ when char.IsControl(c) => $"\\u{(int)c:x4}", _ => c.ToString() }))
+            : message;
 }
 
 /// <summary>One entry of a profile list, as written: "~/.npm", "*.github.com:443".</summary>
@@ -57,17 +64,33 @@ public sealed class Profile
     public static Profile Parse(string text, string name, string source, IPathResolver resolver)
     {
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException e)
         {
             throw new ProfileException($"{source}:{e.Start.Line}:{e.Start.Column}: {FirstLine(e.Message)}");
         }
+#pragma warning disable CA1031 // any failure of the YAML library on a broken file is that file's error
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            // YamlDotNet throws more than YamlException on some broken input: `read: {allow: [.]\nwrite: x` made its
+            // scanner throw InvalidOperationException, and a repeated key is an ArgumentException. Neither carries a
+            // position; the scanner's is where it stopped.
+            var at = scanner.CurrentPosition;
+            throw new ProfileException($"{source}:{at.Line}:{at.Column}: not a valid profile ({FirstLine(e.Message)})");
+        }
 
         var includes = new List<string>();
         var entries = new List<ProfileEntry>();
+        if (stream.Documents.Count > 1)
+        {
+            throw Error(source, stream.Documents[1].RootNode, "a profile is one YAML document (no second '---')");
+        }
+
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
         {
             return new Profile(name, includes, entries);
