@@ -253,7 +253,7 @@ internal sealed partial class Supervisor
         }
 
         c.Fail(Errno.EACCES);
-        observer.OnIncident($"killed pid {c.Tid}: it runs a program other than the one allowed ({approval.Path}); its exec name was changed after the check");
+        observer.OnIncident($"killed pid {c.Tid}: it runs a program other than the one allowed ({approval.Path}); its exec name or a script's #! line was changed after the check, or cordon could not read the script to see its interpreter");
         return false;
     }
 

@@ -99,6 +99,23 @@ public sealed class ScriptAttackTests : IDisposable
         var script = Script("bin/run-me", "#!tool");
         Denied(Run(bin, script), Path.Combine(s.Work, "tool"));
     }
+
+    [Fact]
+    public void An_execute_only_script_cannot_smuggle_its_interpreter_past_cordon()
+    {
+        // Mode 0111: the kernel reads the "#!" line, an unprivileged cordon cannot. The interpreter gets the script's
+        // path as the command string of "-c", and that path is itself a command that writes the proof. As root cordon
+        // reads the line and denies the interpreter; unprivileged, it expects the script itself to run and kills the
+        // interpreter at its first trapped call (its loader opening libc).
+        var evil = Evil();
+        var scripts = Path.Combine(s.Work, "scripts");
+        var script = s.WorkFile("scripts/x;echo ran>proof", $"#!{evil} -c\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        var r = Run(scripts, "sh", "-c", "'./scripts/x;echo ran>proof'; echo status $?");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.False(File.Exists(Proof), "the interpreter ran:\n" + r);
+        Assert.DoesNotContain("status 0", r.Stdout, StringComparison.Ordinal);
+    }
 }
 
 /// <summary>What scripts did before keeps working: system interpreters, env, granted chains, the kernel's own limits.</summary>
