@@ -197,4 +197,19 @@ public sealed class ScriptTests : IDisposable
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("no shebang", r.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void An_interpreter_no_rule_decides_is_asked_about_as_a_program_run()
+    {
+        var interpreter = Path.Combine(s.Work, "my-sh");
+        File.Copy("/bin/sh", interpreter);
+        var script = Script("tool.sh", "#!" + interpreter, "echo interpreted; exit 7");
+        using var t = new Tmux(s, Tmux.Cordon($"run --allow-read={s.Work} --allow-run={script} -- {script}"), columns: 160);
+        var screen = t.WaitFor("wants to run");
+        Assert.Contains(interpreter, screen, StringComparison.Ordinal);
+        Assert.Contains("the interpreter of", screen, StringComparison.Ordinal);
+        t.Keys("y");
+        Assert.Equal(7, t.ExitCode());
+        Assert.Contains("interpreted", t.Screen(), StringComparison.Ordinal);
+    }
 }
