@@ -5,7 +5,8 @@ public sealed record DnsQuestion(string Name, int Type);
 
 /// <summary>
 /// Reads the questions of a DNS query as it appears on the wire (RFC 1035, section 4.1): enough to know which names
-/// a program looks up. Pure parsing, no I/O; anything malformed gives no questions rather than an exception.
+/// a program looks up, and the addresses in the answer to cordon's own query. Pure parsing, no I/O; anything
+/// malformed gives nothing rather than an exception.
 /// </summary>
 public static class DnsWire
 {
@@ -68,7 +69,95 @@ public static class DnsWire
         return result;
     }
 
-    /// <summary>Builds a query message (for tests and tools): one question per name, recursion desired.</summary>
+    /// <summary>
+    /// The addresses a response gives for <paramref name="question"/>: the A (or AAAA) records of its answer section,
+    /// whatever their owner (a CNAME chain ends at them). Null when <paramref name="response"/> is not the answer to
+    /// the query with this <paramref name="id"/> and this one question (another message, or malformed), so the caller
+    /// keeps waiting; empty for an answer with no addresses (an error code, NXDOMAIN, a truncated answer).
+    /// </summary>
+    public static IReadOnlyList<System.Net.IPAddress>? Answers(ReadOnlySpan<byte> response, ushort id, DnsQuestion question)
+    {
+        if (response.Length < 12 || ((response[0] << 8) | response[1]) != id || (response[2] & 0x80) == 0)
+        {
+            return null;
+        }
+
+        int questions = (response[4] << 8) | response[5];
+        if (questions != 1)
+        {
+            return null;
+        }
+
+        // The question comes back as asked (RFC 1035 4.1.1): check it is ours before believing anything.
+        var asked = Questions([.. response[..2], (byte)(response[2] & 0x7f), .. response[3..]]);
+        if (asked.Count != 1 || asked[0].Type != question.Type || !string.Equals(asked[0].Name, question.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var result = new List<System.Net.IPAddress>();
+        if ((response[3] & 0x0f) != 0)
+        {
+            return result; // RCODE: no such name, server failure, refused
+        }
+
+        int at = SkipName(response, 12) + 4; // the question was read above, so its name is well formed
+        int answers = (response[6] << 8) | response[7];
+        for (int i = 0; i < answers && result.Count < 64; i++)
+        {
+            at = SkipName(response, at);
+            if (at < 0 || at + 10 > response.Length)
+            {
+                break;
+            }
+
+            int type = (response[at] << 8) | response[at + 1];
+            int length = (response[at + 8] << 8) | response[at + 9];
+            at += 10;
+            if (at + length > response.Length)
+            {
+                break;
+            }
+
+            if (type == question.Type && ((type == TypeA && length == 4) || (type == TypeAAAA && length == 16)))
+            {
+                result.Add(new System.Net.IPAddress(response.Slice(at, length)));
+            }
+
+            at += length;
+        }
+
+        return result;
+    }
+
+    /// <summary>The offset after a name at <paramref name="at"/> (labels, ended by a zero or a compression pointer); -1 if malformed.</summary>
+    private static int SkipName(ReadOnlySpan<byte> message, int at)
+    {
+        while (at >= 0 && at < message.Length)
+        {
+            int len = message[at];
+            if (len == 0)
+            {
+                return at + 1;
+            }
+
+            if ((len & 0xc0) == 0xc0)
+            {
+                return at + 2 <= message.Length ? at + 2 : -1;
+            }
+
+            if (len > 63)
+            {
+                return -1;
+            }
+
+            at += 1 + len;
+        }
+
+        return -1;
+    }
+
+    /// <summary>Builds a query message: one question per name, recursion desired.</summary>
     public static byte[] Query(ushort id, params (string Name, int Type)[] questions)
     {
         var bytes = new List<byte> { (byte)(id >> 8), (byte)id, 0x01, 0x00, 0, (byte)questions.Length, 0, 0, 0, 0, 0, 0 };

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
 using Cordon.Policy;
 
 namespace Cordon.Supervisor;
@@ -7,10 +9,15 @@ namespace Cordon.Supervisor;
 /// <summary>
 /// Which names this sandbox looked up, and the addresses they stand for. cordon sees the program's DNS queries when
 /// they pass through a trapped call (sendto with an address, sendmsg, sendmmsg: glibc sends its A and AAAA queries
-/// with sendmmsg), resolves the same names itself through the same resolver, and remembers the answers. A connect
-/// to one of those addresses is then shown and decided as "name:port (address)".
+/// with sendmmsg), asks the same questions itself, and remembers the answers. A connect to one of those addresses is
+/// then shown and decided as "name:port (address)".
+/// cordon asks only the server the program's datagram is addressed to, and only after that datagram was allowed:
+/// asking the system's resolver instead would carry any name the program makes up (SECRET.attacker.example) to a
+/// server the program itself may not reach, an exfiltration channel cordon would open. So a name is learned only
+/// when the program was allowed to send that very question to that very server, and learns nothing when that server
+/// does not answer.
 /// What it cannot know: lookups that never reach a trapped call (DNS over HTTPS, a resolver that uses send() on a
-/// connected socket or TCP writes, hard-coded addresses), and answers that differ between cordon's lookup and the
+/// connected socket or TCP writes, hard-coded addresses), and answers that differ between cordon's query and the
 /// program's (round-robin DNS). Then the address is shown as it is.
 /// </summary>
 internal sealed class DnsNames
@@ -35,14 +42,16 @@ internal sealed class DnsNames
         return names.TryGetValue(address, out var found) ? found : [];
     }
 
-    /// <summary>Looks at a message sent to port 53 and learns what its questions resolve to (waits at most a few seconds).</summary>
-    public async Task ObserveQueryAsync(ReadOnlyMemory<byte> message)
+    /// <summary>
+    /// Looks at a message the program was allowed to send to <paramref name="server"/> (port 53) and learns what its
+    /// A and AAAA questions resolve to there, asking that server and no other (waits at most a few seconds).
+    /// </summary>
+    public async Task ObserveQueryAsync(IPEndPoint server, ReadOnlyMemory<byte> message)
     {
         var lookups = DnsWire.Questions(message.Span)
             .Where(q => q.Type is DnsWire.TypeA or DnsWire.TypeAAAA)
-            .Select(q => q.Name)
-            .Distinct(StringComparer.Ordinal)
-            .Select(LearnAsync)
+            .Distinct()
+            .Select(q => LearnAsync(server, q))
             .ToList();
         if (lookups.Count > 0)
         {
@@ -50,19 +59,34 @@ internal sealed class DnsNames
         }
     }
 
-    private async Task LearnAsync(string name)
+    private async Task LearnAsync(IPEndPoint server, DnsQuestion question)
     {
-        IPAddress[] addresses;
+        // A random id and cordon's own socket, connected to the server: the kernel drops datagrams from anyone else,
+        // and a reply must echo this id and this question to be believed (DnsWire.Answers).
+        ushort id = (ushort)RandomNumberGenerator.GetInt32(0x10000);
+        var query = DnsWire.Query(id, (question.Name, question.Type));
+        var reply = new byte[4096];
+        using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        using var limit = new CancellationTokenSource(LookupLimit);
         try
         {
-            addresses = await Dns.GetHostAddressesAsync(name).WaitAsync(LookupLimit).ConfigureAwait(false);
+            await socket.ConnectAsync(server, limit.Token).ConfigureAwait(false);
+            await socket.SendAsync(query, SocketFlags.None, limit.Token).ConfigureAwait(false);
+            while (true)
+            {
+                int n = await socket.ReceiveAsync(reply, SocketFlags.None, limit.Token).ConfigureAwait(false);
+                if (DnsWire.Answers(reply.AsSpan(0, n), id, question) is { } addresses)
+                {
+                    Learn(question.Name, addresses);
+                    return;
+                }
+            }
         }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or TimeoutException or ArgumentException)
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
-            return; // the program's own lookup will most likely fail the same way
+            // Nobody answers there (ECONNREFUSED), or not in time: the program's own query will most likely fare the
+            // same, and its connect is then shown by address.
         }
-
-        Learn(name, addresses);
     }
 
     public void Learn(string name, IEnumerable<IPAddress> addresses)

@@ -13,7 +13,7 @@ namespace Cordon.Supervisor;
 /// </summary>
 internal sealed partial class Supervisor
 {
-    /// <param name="Expected">(dev, ino) the new image must have, or null when it cannot be known (binfmt_misc, nested scripts).</param>
+    /// <param name="Expected">(dev, ino) the new image must have, or null when it cannot be known (a binfmt_misc handler).</param>
     /// <param name="Before">(dev, ino) of the image before exec: still running means the exec failed.</param>
     private sealed record ExecApproval((ulong, ulong)? Expected, (ulong, ulong)? Before, string Path);
 
@@ -54,8 +54,15 @@ internal sealed partial class Supervisor
                 return;
             }
 
+            var (error, expected) = await Interpreters(c, obj!, st, canonical).ConfigureAwait(false);
+            if (error != Errno.None)
+            {
+                c.Fail(error);
+                return;
+            }
+
             int tgid = ProcFs.Tgid(c.Tid);
-            pendingExecs[tgid] = new ExecApproval(ExpectedImage(obj!, st), ImageOf(c.Tid), canonical);
+            pendingExecs[tgid] = new ExecApproval(expected, ImageOf(c.Tid), canonical);
             if (!c.StillValid())
             {
                 pendingExecs.TryRemove(tgid, out _);
@@ -64,6 +71,113 @@ internal sealed partial class Supervisor
             }
 
             c.Continue();
+        }
+    }
+
+    /// <summary>
+    /// Decides what the kernel will run for <paramref name="file"/>: for a "#!" script its interpreter, asked about as
+    /// a program of its own, and that one's interpreter in turn, as far as the kernel follows them. Each file is read
+    /// through the descriptor cordon decided on, never by its name again; each interpreter path is resolved as the
+    /// kernel's open_exec resolves it (relative to the caller's cwd, symbolic links followed). Returns the error the
+    /// call must fail with, or the image the process must be running afterwards (null when the kernel's choice
+    /// cannot be known: a binfmt_misc handler).
+    /// </summary>
+    private async ValueTask<(Errno Error, (ulong, ulong)? Expected)> Interpreters(Call c, SafeFd file, Stat st, string canonical)
+    {
+        var held = new List<SafeFd>();
+        try
+        {
+            var current = file;
+            for (int depth = 0; ; depth++)
+            {
+                var head = Head(current);
+                if (head is null)
+                {
+                    // Execute-only (cordon cannot read it, the kernel can): whatever it is, only the file itself may
+                    // run; if it was a script, the image check kills its interpreter at its first trapped call.
+                    return (Errno.None, (st.Dev, st.Ino));
+                }
+
+                switch (ScriptHeader.Parse(head, out var interpreter, out var argument))
+                {
+                    case ExecFormat.Elf:
+                        return (Errno.None, (st.Dev, st.Ino));
+                    case ExecFormat.BadScript:
+                        return (Errno.ENOEXEC, null);
+                    case ExecFormat.Unknown:
+                        // Without a binfmt_misc handler the kernel refuses the file itself; answering ENOEXEC here
+                        // also leaves no window for rewriting the file into a script after this check.
+                        return BinfmtMiscHandlers() ? (Errno.None, null) : (Errno.ENOEXEC, null);
+                }
+
+                if (depth == ScriptHeader.MaxDepth)
+                {
+                    return (Errno.ELOOP, null);
+                }
+
+                var err = ResolveObject(c, Kernel.AT_FDCWD, interpreter, follow: true, emptyPath: false, out var next, out string nextCanonical);
+                if (err != Errno.None)
+                {
+                    return (err, null);
+                }
+
+                held.Add(next!);
+                st = StatOf(next!);
+                if (st.Type != Kernel.S_IFREG)
+                {
+                    return (Errno.EACCES, null);
+                }
+
+                string line = "#!" + PathBytes.Text(interpreter) + (argument is null ? "" : " " + PathBytes.Text(argument));
+                if (!await Allowed(c, AccessKind.Run, Operation.Exec, nextCanonical, $"{line} (the interpreter of {canonical})").ConfigureAwait(false))
+                {
+                    return (Errno.EACCES, null);
+                }
+
+                current = next!;
+                canonical = nextCanonical;
+            }
+        }
+        finally
+        {
+            foreach (var h in held)
+            {
+                h.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The first bytes the kernel looks at (fs/exec.c, prepare_binprm), or null when cordon cannot read the file.</summary>
+    private static byte[]? Head(SafeFd obj)
+    {
+        int fd = Reopen(obj, Kernel.O_RDONLY | Kernel.O_CLOEXEC | Kernel.O_NOCTTY);
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        using var h = new SafeFd(fd);
+        var head = new byte[ScriptHeader.BufferSize];
+        nint n = Libc.PRead(fd, head, head.Length, 0);
+        return n < 0 ? null : head[..(int)n];
+    }
+
+    /// <summary>
+    /// Whether binfmt_misc may claim a file that is neither ELF nor a script: mounted, enabled, and with at least one
+    /// handler registered (each is a file next to "register" and "status"). Read at each such exec, which is rare.
+    /// </summary>
+    private static bool BinfmtMiscHandlers()
+    {
+        const string dir = "/proc/sys/fs/binfmt_misc";
+        try
+        {
+            return File.Exists(dir + "/status")
+                && File.ReadAllText(dir + "/status").Trim() == "enabled"
+                && Directory.EnumerateFileSystemEntries(dir).Any(e => Path.GetFileName(e) is not ("register" or "status"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // cannot tell: refused like a file no handler claims (fail closed)
         }
     }
 
@@ -115,46 +229,6 @@ internal sealed partial class Supervisor
         return Libc.FStat(fd, out var st) == 0 ? (st.Dev, st.Ino) : null;
     }
 
-    /// <summary>The image the kernel will run: the file itself, or for a "#!" script its interpreter.</summary>
-    private static (ulong, ulong)? ExpectedImage(SafeFd obj, Stat st)
-    {
-        int fd = Reopen(obj, Kernel.O_RDONLY | Kernel.O_CLOEXEC | Kernel.O_NOCTTY);
-        if (fd < 0)
-        {
-            return null; // execute-only file: cannot look inside, so no check
-        }
-
-        using var h = new SafeFd(fd);
-        var head = new byte[256];
-        int n = (int)Libc.PRead(fd, head, head.Length, 0);
-
-        if (n >= 4 && head[0] == 0x7f && head.AsSpan(1, 3).SequenceEqual("ELF"u8))
-        {
-            return (st.Dev, st.Ino);
-        }
-
-        if (n >= 3 && head[0] == (byte)'#' && head[1] == (byte)'!')
-        {
-            var line = Encoding.UTF8.GetString(head, 2, n - 2).Split('\n')[0].Trim();
-            var interpreter = line.Split(' ', '\t')[0];
-            if (interpreter.Length == 0)
-            {
-                return null;
-            }
-
-            int ifd = Libc.OpenAt(Kernel.AT_FDCWD, interpreter, Kernel.O_PATH | Kernel.O_CLOEXEC, 0);
-            if (ifd < 0)
-            {
-                return null;
-            }
-
-            using var ih = new SafeFd(ifd);
-            return Libc.FStat(ifd, out var ist) == 0 ? (ist.Dev, ist.Ino) : null;
-        }
-
-        return null; // binfmt_misc or unknown: the kernel picks the handler
-    }
-
     /// <summary>Compares the running image with the approved one; kills the process on a mismatch.</summary>
     private bool VerifyExec(Call c, ExecApproval approval)
     {
@@ -179,7 +253,7 @@ internal sealed partial class Supervisor
         }
 
         c.Fail(Errno.EACCES);
-        observer.OnIncident($"killed pid {c.Tid}: it runs a program other than the one allowed ({approval.Path}); its exec name was changed after the check");
+        observer.OnIncident($"killed pid {c.Tid}: it runs a program other than the one allowed ({approval.Path}); its exec name or a script's #! line was changed after the check, or cordon could not read the script to see its interpreter");
         return false;
     }
 

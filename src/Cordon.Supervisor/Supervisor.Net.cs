@@ -61,9 +61,12 @@ internal sealed partial class Supervisor
     private NetTarget TargetOf(SockAddr sa, string? unixCanonical = null) =>
         new(sa.Ip, sa.Port, dns.Of(sa.Ip), unixCanonical ?? sa.Abstract, FamilyName(sa.Family));
 
-    /// <summary>A message on its way to a DNS server: learn the names it asks about before it leaves (DnsNames).</summary>
-    private Task Observe(int port, ReadOnlyMemory<byte> payload) =>
-        port == DnsPort ? dns.ObserveQueryAsync(payload) : Task.CompletedTask;
+    /// <summary>
+    /// An allowed message on its way to a DNS server: learn the names it asks about, from that server, before it
+    /// leaves (DnsNames). Called only after the destination was decided: a denied datagram never makes cordon ask.
+    /// </summary>
+    private Task Observe(SockAddr? to, ReadOnlyMemory<byte> payload) =>
+        to is { Ip: { } ip, Port: DnsPort } ? dns.ObserveQueryAsync(new IPEndPoint(ip, DnsPort), payload) : Task.CompletedTask;
 
     private static byte[]? ReadSockAddr(Call c, ulong addr, ulong len)
     {
@@ -334,7 +337,7 @@ internal sealed partial class Supervisor
             }
 
             await Task.Yield();
-            await Observe(ParseSockAddr(raw).Port, payload).ConfigureAwait(false);
+            await Observe(ParseSockAddr(raw), payload).ConfigureAwait(false);
             c.Result(SendToOn(sock, payload, c.IntArg(3), via));
         }
     }
@@ -351,13 +354,14 @@ internal sealed partial class Supervisor
         using (var pidfd = TryPidfd(c.Tid))
         using (var sock = pidfd is null || Pidfd.GetFd(pidfd, c.IntArg(0)) is not (>= 0 and var fd) ? null : new SafeFd(fd))
         {
-            if (sock is not null && SockOpt(sock, Kernel.SO_TYPE) == Kernel.SOCK_DGRAM && Address(sock, peer: true) is { Port: DnsPort })
+            // The peer was decided when the socket was connected (connect is trapped for every socket).
+            if (sock is not null && SockOpt(sock, Kernel.SO_TYPE) == Kernel.SOCK_DGRAM && Address(sock, peer: true) is { Port: DnsPort } peer)
             {
                 var payload = new byte[Math.Min(c.Args[2], FilterPlan.MaxDnsQuery)];
                 if (ProcessMemory.Read(c.Tid, c.Args[1], payload) == Errno.None && c.StillValid())
                 {
                     await Task.Yield();
-                    await dns.ObserveQueryAsync(payload).ConfigureAwait(false);
+                    await Observe(peer, payload).ConfigureAwait(false);
                 }
             }
         }
@@ -417,7 +421,7 @@ internal sealed partial class Supervisor
             }
 
             await Task.Yield();
-            await Observe(DestinationPort(sock, msg), msg.Data).ConfigureAwait(false);
+            await Observe(Destination(sock, msg), msg.Data).ConfigureAwait(false);
             c.Result(msg.SendOn(sock, flags));
         }
     }
@@ -488,7 +492,7 @@ internal sealed partial class Supervisor
                 }
 
                 await Task.Yield();
-                await Observe(DestinationPort(sock, msg), msg.Data).ConfigureAwait(false);
+                await Observe(Destination(sock, msg), msg.Data).ConfigureAwait(false);
                 int r = msg.SendOn(sock, flags);
                 if (r < 0)
                 {
@@ -566,9 +570,9 @@ internal sealed partial class Supervisor
         return ParseSockAddr(raw[..(int)Math.Min(len, MaxSockaddr)]);
     }
 
-    /// <summary>Where a message goes: its own address, else the socket's connected peer (port 0 when neither).</summary>
-    private static int DestinationPort(SafeFd sock, OutgoingMessage msg) =>
-        msg.Name is { } name ? ParseSockAddr(name).Port : Address(sock, peer: true)?.Port ?? 0;
+    /// <summary>Where a message goes (decided already): its own address, else the socket's connected peer.</summary>
+    private static SockAddr? Destination(SafeFd sock, OutgoingMessage msg) =>
+        msg.Name is { } name ? ParseSockAddr(name) : Address(sock, peer: true);
 
     private static int ConnectOn(SafeFd sock, byte[] addr) => R(Libc.Connect(sock.Fd, addr, (uint)addr.Length));
 

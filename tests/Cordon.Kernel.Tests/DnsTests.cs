@@ -17,7 +17,7 @@ public sealed class DnsTests : IDisposable
                    "shared-b.test": ["127.0.0.4"], "six.test": ["::1"]}
         log = open(sys.argv[1], "a", buffering=1)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 53))
+        s.bind((sys.argv[2], 53))
         print("dns ready", flush=True)
         while True:
             data, addr = s.recvfrom(4096)
@@ -41,20 +41,25 @@ public sealed class DnsTests : IDisposable
 
     public void Dispose() => s.Dispose();
 
-    /// <summary>Runs `cordon ARGS` inside the test network; returns cordon's result.</summary>
-    private RunResult InNetwork(string cordonArgs)
+    private RunResult InNetwork(string cordonArgs) => InNetwork(s, cordonArgs);
+
+    /// <summary>
+    /// Runs `cordon ARGS` inside a test network whose resolver (/etc/resolv.conf, and the test DNS server, which logs
+    /// every question to Root/queries.log) is at <paramref name="resolver"/>; returns cordon's result.
+    /// </summary>
+    internal static RunResult InNetwork(Sandboxed s, string cordonArgs, string resolver = "127.0.0.1")
     {
         var dns = Path.Combine(s.Root, "dns.py");
         File.WriteAllText(dns, DnsServer);
         var www = Path.Combine(s.Root, "www");
         Directory.CreateDirectory(www);
         File.WriteAllText(Path.Combine(www, "ok.txt"), "hello over http\n");
-        File.WriteAllText(Path.Combine(s.Root, "resolv.conf"), "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n");
+        File.WriteAllText(Path.Combine(s.Root, "resolv.conf"), $"nameserver {resolver}\noptions timeout:2 attempts:1\n");
         var script = $"""
             set -e
             ip link set lo up
             mount --bind '{s.Root}/resolv.conf' /etc/resolv.conf
-            python3 '{dns}' '{s.Root}/queries.log' > '{s.Root}/dns.out' 2>&1 &
+            python3 '{dns}' '{s.Root}/queries.log' '{resolver}' > '{s.Root}/dns.out' 2>&1 &
             dns_pid=$!
             python3 -m http.server 8080 --bind :: --directory '{www}' > /dev/null 2>&1 &
             http_pid=$!
