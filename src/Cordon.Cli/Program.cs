@@ -259,10 +259,13 @@ public static class Program
         var filtered = EnvironmentFilter.Filter(environment, envRules);
 
         // A person is asked only when there is one: stdin and stderr are a terminal and --no-prompt is absent.
-        // In learn mode nobody is asked: everything is allowed and recorded.
+        // In learn mode nobody is asked: everything is allowed and recorded. The program gets a pty of its own
+        // whenever cordon is on a terminal, asking or not: it must not change the user's terminal (echo, window
+        // size), write to its clipboard, or outlive cordon with the terminal in a state the shell does not expect.
         var learner = profiles.LearnPath is { } learnPath ? new Learner(learnPath, profiles.LearnBase!, resolver) : null;
-        using var tty = result.GetValue(options.NoPrompt) || learner is not null ? null : TerminalProxy.TryCreate();
-        IPrompter? prompter = learner is not null ? learner : tty is null ? null : new TerminalPrompter(tty);
+        using var tty = TerminalProxy.TryCreate();
+        using var unproxied = tty is null ? TerminalState.Save() : null;
+        IPrompter? prompter = learner is not null ? learner : tty is null || result.GetValue(options.NoPrompt) ? null : new TerminalPrompter(tty);
         var messages = tty is null ? error : new ProxyMessageWriter(tty);
         tty?.Start();
 
@@ -275,7 +278,7 @@ public static class Program
             }
             else if (prompter is not TerminalPrompter)
             {
-                error.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld.Select(Display.Escape))} (pass one with --allow-env=NAME)");
+                messages.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld.Select(Display.Escape))} (pass one with --allow-env=NAME)");
             }
         }
 
@@ -284,7 +287,7 @@ public static class Program
         {
             var env = passed.Where(kv => kv.Key != "TMPDIR").Select(kv => $"{kv.Key}={kv.Value}").ToList();
             env.Add("TMPDIR=" + runTemp);
-            var baseRules = BaseRules.For(new BaseContext(resolver.Home, runTemp, programPath));
+            var baseRules = BaseRules.For(new BaseContext(resolver.Home, runTemp, programPath) { UserTerminals = tty?.UserTerminals ?? [] });
             using var policy = new Policy.Policy(userRules.Where(r => r.Kind != AccessKind.Env), baseRules, prompter, resolver.Home)
             {
                 PromptTimeout = result.GetValue(options.PromptTimeout) is double seconds ? TimeSpan.FromSeconds(seconds) : null,
@@ -298,7 +301,7 @@ public static class Program
             }
 
             using var log = result.GetValue(options.Log) is { } logPath ? AuditLog.Open(logPath) : null;
-            IDecisionObserver reporter = new DenialReporter(messages, interactive: tty is not null || learner is not null);
+            IDecisionObserver reporter = new DenialReporter(messages, interactive: prompter is not null);
             if (log is not null)
             {
                 reporter = new Observers(log, reporter);

@@ -24,6 +24,7 @@ public sealed class TerminalProxy : IDisposable
     private readonly object outGate = new();
     private readonly List<byte[]> held = [];
     private readonly AltScreenTracker altScreen = new();
+    private readonly ClipboardFilter clipboard = new();
     private readonly List<PosixSignalRegistration> signals = [];
     private Thread? inThread;
     private Thread? outThread;
@@ -32,6 +33,7 @@ public sealed class TerminalProxy : IDisposable
     private bool atLineStart = true;
     private bool terminalGone;
     private bool rawNow;
+    private bool clipboardNoticed;
     private volatile bool stopping;
     private ChannelWriter<byte>? keys;
     private int programGroup;
@@ -66,8 +68,20 @@ public sealed class TerminalProxy : IDisposable
         }
 
         int output = Tty.IsATty(1) == 1 ? 1 : 2;
-        return new TerminalProxy(0, output, master, slave, saved);
+        var users = new List<string>();
+        for (int fd = 0; fd <= 2; fd++)
+        {
+            if (Tty.IsATty(fd) == 1 && new FileInfo($"/proc/self/fd/{fd}").LinkTarget is { } name && name.StartsWith("/dev/", StringComparison.Ordinal) && !users.Contains(name))
+            {
+                users.Add(name);
+            }
+        }
+
+        return new TerminalProxy(0, output, master, slave, saved) { UserTerminals = users };
     }
+
+    /// <summary>The device names of the user's terminal (cordon's descriptors 0, 1, 2), which the program must not open.</summary>
+    public IReadOnlyList<string> UserTerminals { get; private init; } = [];
 
     /// <summary>Which of the program's descriptors 0, 1, 2 become the pty: those that are cordon's terminal; a redirected stdout stays redirected.</summary>
     public IReadOnlyList<(int From, int To)> ProgramDescriptors()
@@ -361,9 +375,14 @@ public sealed class TerminalProxy : IDisposable
                 return; // EIO: every copy of the slave is closed, the program and its children are done with it
             }
 
-            var chunk = buffer.AsSpan(0, n);
             lock (outGate)
             {
+                var chunk = clipboard.Filter(buffer.AsSpan(0, n));
+                if (chunk.IsEmpty)
+                {
+                    continue;
+                }
+
                 altScreen.Feed(chunk);
                 if (holding)
                 {
@@ -379,8 +398,25 @@ public sealed class TerminalProxy : IDisposable
                 {
                     FdIo.WriteAll(output, chunk);
                     atLineStart = chunk[^1] == (byte)'\n';
+                    if (!altScreen.Active)
+                    {
+                        NoticeClipboard();
+                    }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Says once that clipboard commands were removed, when that does not draw over a full-screen program (else at
+    /// the end of the run). Called with <see cref="outGate"/> held.
+    /// </summary>
+    private void NoticeClipboard()
+    {
+        if (clipboard.Removed > 0 && !clipboardNoticed)
+        {
+            clipboardNoticed = true;
+            WriteMessage("cordon: removed a clipboard command (OSC 52) from the program's output: the sandbox cannot set or read your clipboard");
         }
     }
 
@@ -420,6 +456,13 @@ public sealed class TerminalProxy : IDisposable
 
         outThread?.Join(TimeSpan.FromSeconds(1));
         inThread?.Join(TimeSpan.FromSeconds(1));
+        lock (outGate)
+        {
+            FdIo.WriteAll(output, clipboard.Flush());
+            holding = false;
+            NoticeClipboard();
+        }
+
         LeaveRaw();
         keys?.TryComplete();
         master.Dispose();
