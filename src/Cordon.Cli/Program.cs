@@ -73,7 +73,7 @@ public static class Program
         var optionalValue = PermissionFlags.Select(f => f.Flag).ToHashSet();
         bool isRun = args.Length > 0 && args[0] == "run";
         var rest = isRun ? args[1..] : args;
-        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn", "--engine" });
+        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn", "--engine", "--denied-exit" });
         var parseArgs = isRun ? ["run", .. options] : options;
 
         var result = root.Parse(parseArgs);
@@ -140,7 +140,8 @@ public static class Program
         Option<bool> NoSave,
         Option<string?> Log,
         Option<string?> Learn,
-        Option<string> Engine);
+        Option<string> Engine,
+        Option<int?> DeniedExit);
 
     private static RunOptions AddRunOptions(Command command)
     {
@@ -166,7 +167,7 @@ public static class Program
         };
         promptTimeout.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is double v && (v <= 0 || double.IsNaN(v) || double.IsInfinity(v)))
+            if (r.Tokens.Count > 0 && !(double.TryParse(r.Tokens[^1].Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0 && double.IsFinite(v)))
             {
                 r.AddError("--prompt-timeout: give a positive number of seconds");
             }
@@ -204,7 +205,21 @@ public static class Program
         });
         command.Options.Add(learn);
         command.Options.Add(engine);
-        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine);
+        var deniedExit = new Option<int?>("--denied-exit")
+        {
+            Description = "Exit with status N (1-124) when cordon denied anything, whatever the program's own status (for CI). Default: the program's status.",
+            HelpName = "N",
+        };
+        deniedExit.Validators.Add(r =>
+        {
+            // The tokens, not GetValueOrDefault: that throws on a value that is not a number.
+            if (r.Tokens.Count > 0 && !(int.TryParse(r.Tokens[^1].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 124))
+            {
+                r.AddError("--denied-exit: give a status from 1 to 124 (125-127 and 128+N are taken)");
+            }
+        });
+        command.Options.Add(deniedExit);
+        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine, deniedExit);
     }
 
     private static int RunProgram(ParseResult result, RunOptions options, List<string> program, TextWriter error)
@@ -301,7 +316,8 @@ public static class Program
             }
 
             using var log = result.GetValue(options.Log) is { } logPath ? AuditLog.Open(logPath) : null;
-            IDecisionObserver reporter = new DenialReporter(messages, interactive: prompter is not null);
+            var denials = new DenialReporter(messages, interactive: prompter is not null);
+            IDecisionObserver reporter = denials;
             if (log is not null)
             {
                 reporter = new Observers(log, reporter);
@@ -319,9 +335,10 @@ public static class Program
                 env.Add("HOME=" + resolver.Home); // and its home (sudo gave cordon root's)
             }
 
+            int status;
             try
             {
-                return Sandbox.Run(new SandboxOptions
+                status = Sandbox.Run(new SandboxOptions
                 {
                     JoinKernelSandbox = lsm is null ? null : lsm.Join,
                     RunAs = runAs,
@@ -343,6 +360,14 @@ public static class Program
                 tty?.Finish(TimeSpan.FromSeconds(2));
                 learner?.Write(error);
             }
+
+            // Nobody watched the denials as they happened (CI, --no-prompt): end with what was denied.
+            if (prompter is not TerminalPrompter && denials.Summary(status) is { } summary)
+            {
+                error.WriteLine(summary);
+            }
+
+            return denials.DeniedRequests > 0 && result.GetValue(options.DeniedExit) is int deniedExit ? deniedExit : status;
         }
         finally
         {
