@@ -26,7 +26,19 @@ public sealed record AuditRecord(
 
 [JsonSerializable(typeof(AuditRecord))]
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-internal sealed partial class AuditJson : JsonSerializerContext;
+internal sealed partial class AuditJson : JsonSerializerContext
+{
+    /// <summary>
+    /// The default encoder escapes '+', '&lt;', '&gt;', '&amp;', quotes-in-HTML and all non-ASCII (it is made for
+    /// embedding in HTML): "+00:00" became "\u002B00:00". A log is read by jq and people; this encoder escapes
+    /// only what JSON requires (quotes, backslashes, control characters).
+    /// </summary>
+    public static AuditJson Plain { get; } = new(new JsonSerializerOptions
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
 
 /// <summary>
 /// `--log FILE`: one JSON line per decision. The file is opened with O_APPEND and every record is written with a
@@ -71,7 +83,7 @@ public sealed class AuditLog : IDecisionObserver, IDisposable
         request.Subject.Process.Exe,
         request.Subject.Process.Argv);
 
-    public static string Line(AuditRecord record) => JsonSerializer.Serialize(record, AuditJson.Default.AuditRecord) + "\n";
+    public static string Line(AuditRecord record) => JsonSerializer.Serialize(record, AuditJson.Plain.AuditRecord) + "\n";
 
     public void OnDecision(Request request, Decision decision)
     {

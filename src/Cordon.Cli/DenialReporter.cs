@@ -14,12 +14,32 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
 {
     private readonly ConcurrentDictionary<(AccessKind, string), byte> reported = new();
     private readonly Lock gate = new();
+    private readonly List<string> deniedResources = [];
+    private readonly HashSet<(AccessKind, string)> deniedSeen = [];
+    private int deniedRequests;
 
     public int Denials => reported.Count;
 
+    /// <summary>Every denied request of the run, whoever denied it (a rule, the default, a person).</summary>
+    public int DeniedRequests => Volatile.Read(ref deniedRequests);
+
     public void OnDecision(Request request, Decision decision)
     {
-        if (decision.Allowed || (interactive && decision.Source == DecisionSource.Prompt) || !reported.TryAdd((request.Kind, request.Resource), 0))
+        if (decision.Allowed)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref deniedRequests);
+        lock (gate)
+        {
+            if (deniedSeen.Add((request.Kind, request.Resource)))
+            {
+                deniedResources.Add(Describe(request));
+            }
+        }
+
+        if ((interactive && decision.Source == DecisionSource.Prompt) || !reported.TryAdd((request.Kind, request.Resource), 0))
         {
             return;
         }
@@ -33,6 +53,29 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
     }
 
     public void OnIncident(string message) => Write("cordon: " + message);
+
+    /// <summary>
+    /// The closing line of a run nobody answered questions in (CI, --no-prompt): how many requests were denied, for
+    /// which resources (the first few), and the program's status, so that a log ends with what cordon did. Null when
+    /// nothing was denied.
+    /// </summary>
+    public string? Summary(int status)
+    {
+        lock (gate)
+        {
+            if (deniedRequests == 0)
+            {
+                return null;
+            }
+
+            const int Shown = 3;
+            var shown = string.Join(", ", deniedResources.Take(Shown));
+            var more = deniedResources.Count > Shown ? $" and {deniedResources.Count - Shown} more" : "";
+            var requests = deniedRequests == 1 ? "1 request" : $"{deniedRequests} requests";
+            var resources = deniedResources.Count == 1 ? "1 resource" : $"{deniedResources.Count} resources";
+            return Display.Escape($"cordon: denied {requests} for {resources}: {shown}{more}; the program's exit status was {status}");
+        }
+    }
 
     private void Write(string line)
     {

@@ -73,7 +73,7 @@ public static class Program
         var optionalValue = PermissionFlags.Select(f => f.Flag).ToHashSet();
         bool isRun = args.Length > 0 && args[0] == "run";
         var rest = isRun ? args[1..] : args;
-        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn", "--engine" });
+        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn", "--engine", "--denied-exit" });
         var parseArgs = isRun ? ["run", .. options] : options;
 
         var result = root.Parse(parseArgs);
@@ -150,7 +150,8 @@ public static class Program
         Option<bool> NoSave,
         Option<string?> Log,
         Option<string?> Learn,
-        Option<string> Engine);
+        Option<string> Engine,
+        Option<int?> DeniedExit);
 
     private static RunOptions AddRunOptions(Command command)
     {
@@ -176,7 +177,7 @@ public static class Program
         };
         promptTimeout.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is double v && (v <= 0 || double.IsNaN(v) || double.IsInfinity(v)))
+            if (r.Tokens.Count > 0 && !(double.TryParse(r.Tokens[^1].Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0 && double.IsFinite(v)))
             {
                 r.AddError("--prompt-timeout: give a positive number of seconds");
             }
@@ -214,7 +215,21 @@ public static class Program
         });
         command.Options.Add(learn);
         command.Options.Add(engine);
-        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine);
+        var deniedExit = new Option<int?>("--denied-exit")
+        {
+            Description = "Exit with status N (1-124) when cordon denied anything, whatever the program's own status (for CI). Default: the program's status.",
+            HelpName = "N",
+        };
+        deniedExit.Validators.Add(r =>
+        {
+            // The tokens, not GetValueOrDefault: that throws on a value that is not a number.
+            if (r.Tokens.Count > 0 && !(int.TryParse(r.Tokens[^1].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 124))
+            {
+                r.AddError("--denied-exit: give a status from 1 to 124 (125-127 and 128+N are taken)");
+            }
+        });
+        command.Options.Add(deniedExit);
+        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine, deniedExit);
     }
 
     /// <summary>One line for a command line System.CommandLine refused, with the nearest verb or option when a word is mistyped.</summary>
@@ -298,10 +313,13 @@ public static class Program
         var filtered = EnvironmentFilter.Filter(environment, envRules);
 
         // A person is asked only when there is one: stdin and stderr are a terminal and --no-prompt is absent.
-        // In learn mode nobody is asked: everything is allowed and recorded.
+        // In learn mode nobody is asked: everything is allowed and recorded. The program gets a pty of its own
+        // whenever cordon is on a terminal, asking or not: it must not change the user's terminal (echo, window
+        // size), write to its clipboard, or outlive cordon with the terminal in a state the shell does not expect.
         var learner = profiles.LearnPath is { } learnPath ? new Learner(learnPath, profiles.LearnBase!, resolver) : null;
-        using var tty = result.GetValue(options.NoPrompt) || learner is not null ? null : TerminalProxy.TryCreate();
-        IPrompter? prompter = learner is not null ? learner : tty is null ? null : new TerminalPrompter(tty);
+        using var tty = TerminalProxy.TryCreate();
+        using var unproxied = tty is null ? TerminalState.Save() : null;
+        IPrompter? prompter = learner is not null ? learner : tty is null || result.GetValue(options.NoPrompt) ? null : new TerminalPrompter(tty);
         var messages = tty is null ? error : new ProxyMessageWriter(tty);
         tty?.Start();
 
@@ -314,7 +332,7 @@ public static class Program
             }
             else if (prompter is not TerminalPrompter)
             {
-                error.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld.Select(Display.Escape))} (pass one with --allow-env=NAME)");
+                messages.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld.Select(Display.Escape))} (pass one with --allow-env=NAME)");
             }
         }
 
@@ -323,7 +341,7 @@ public static class Program
         {
             var env = passed.Where(kv => kv.Key != "TMPDIR").Select(kv => $"{kv.Key}={kv.Value}").ToList();
             env.Add("TMPDIR=" + runTemp);
-            var baseRules = BaseRules.For(new BaseContext(resolver.Home, runTemp, programPath));
+            var baseRules = BaseRules.For(new BaseContext(resolver.Home, runTemp, programPath) { UserTerminals = tty?.UserTerminals ?? [] });
             using var policy = new Policy.Policy(userRules.Where(r => r.Kind != AccessKind.Env), baseRules, prompter, resolver.Home)
             {
                 PromptTimeout = result.GetValue(options.PromptTimeout) is double seconds ? TimeSpan.FromSeconds(seconds) : null,
@@ -337,7 +355,8 @@ public static class Program
             }
 
             using var log = result.GetValue(options.Log) is { } logPath ? AuditLog.Open(logPath) : null;
-            IDecisionObserver reporter = new DenialReporter(messages, interactive: tty is not null || learner is not null);
+            var denials = new DenialReporter(messages, interactive: prompter is not null);
+            IDecisionObserver reporter = denials;
             if (log is not null)
             {
                 reporter = new Observers(log, reporter);
@@ -355,9 +374,10 @@ public static class Program
                 env.Add("HOME=" + resolver.Home); // and its home (sudo gave cordon root's)
             }
 
+            int status;
             try
             {
-                return Sandbox.Run(new SandboxOptions
+                status = Sandbox.Run(new SandboxOptions
                 {
                     JoinKernelSandbox = lsm is null ? null : lsm.Join,
                     RunAs = runAs,
@@ -379,6 +399,14 @@ public static class Program
                 tty?.Finish(TimeSpan.FromSeconds(2));
                 learner?.Write(error);
             }
+
+            // Nobody watched the denials as they happened (CI, --no-prompt): end with what was denied.
+            if (prompter is not TerminalPrompter && denials.Summary(status) is { } summary)
+            {
+                error.WriteLine(summary);
+            }
+
+            return denials.DeniedRequests > 0 && result.GetValue(options.DeniedExit) is int deniedExit ? deniedExit : status;
         }
         finally
         {

@@ -4,7 +4,6 @@ using Cordon.Policy;
 using Cordon.Profiles;
 using Cordon.Supervisor;
 using Cordon.Terminal;
-using Spectre.Console;
 
 namespace Cordon.Cli;
 
@@ -200,8 +199,13 @@ internal static class Verbs
     private static Command Log(TextWriter output, TextWriter error)
     {
         var file = new Argument<string>("FILE") { Description = "A log written by 'cordon run --log FILE'." };
-        var why = new Option<string?>("--why") { Description = "Say which rule or answer decided each request for RESOURCE.", HelpName = "RESOURCE" };
-        var log = new Command("log", "Summarize an audit log: requests by kind, resource and verdict.") { file, why };
+        var why = new Option<string?>("--why")
+        {
+            Description = "Say which rule or answer decided each request for RESOURCE: a path (relative or ~ works; a folder covers what is below it), a host name or address, a program, a variable.",
+            HelpName = "RESOURCE",
+        };
+        var all = new Option<bool>("--all") { Description = "List every resource with its verdict, not only the denials and the rules that allowed the rest." };
+        var log = new Command("log", "Summarize an audit log: totals, every denial, and what allowed the rest.") { file, why, all };
         log.SetAction(r =>
         {
             var path = r.GetValue(file)!;
@@ -212,35 +216,31 @@ internal static class Verbs
             }
 
             var (records, skipped) = AuditLog.Read(path);
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
-            console.Profile.Width = 160;
             if (r.GetValue(why) is { } resource)
             {
-                var matching = records.Where(x => x.Value == resource || x.Requested == resource).ToList();
+                var resolver = SystemPathResolver.ForCurrentProcess();
+                var matching = LogReport.Why(records, resource, resolver.WorkingDirectory, resolver.Home);
                 if (matching.Count == 0)
                 {
                     output.WriteLine($"no decision about {Display.Escape(resource)} in {path}");
                     return 1;
                 }
 
-                foreach (var g in matching.GroupBy(x => (x.Verdict, x.Source, x.Rule)))
+                foreach (var g in matching.GroupBy(x => (x.Value, x.Verdict, x.Source, x.Rule)))
                 {
                     var first = g.First();
-                    output.WriteLine($"{first.Verdict} ({first.Source}: {Display.Escape(first.Rule)}): {g.Count()} time(s), first at {first.Datetime} by {Display.Escape(Path.GetFileName(first.Exe ?? "?"))} (pid {first.Pid}), {first.Operation} {Display.Escape(first.Value)}");
+                    output.WriteLine($"{first.Verdict} ({Display.Escape(LogReport.Decided(first))}): {g.Count()} time(s), first at {first.Datetime} by {Display.Escape(Path.GetFileName(first.Exe ?? "?"))} (pid {first.Pid}), {first.Operation} {Display.Escape(first.Value)}");
                 }
 
                 return 0;
             }
 
-            var table = new Table().AddColumns("kind", "verdict", "count", "resource", "decided by");
-            foreach (var g in records.GroupBy(x => (x.Perm, x.Verdict, x.Value)).OrderBy(g => g.Key.Perm, StringComparer.Ordinal).ThenBy(g => g.Key.Verdict, StringComparer.Ordinal).ThenByDescending(g => g.Count()))
+            int width = Cordon.Interop.Tty.IsATty(1) == 1 && Cordon.Interop.Tty.GetSize(1) is { Cols: > 0 } size ? size.Cols : 100;
+            foreach (var line in LogReport.Summary(records, skipped, width, r.GetValue(all)))
             {
-                table.AddRow(new Text(g.Key.Perm), new Text(g.Key.Verdict), new Text(g.Count().ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    new Text(Display.Short(g.Key.Value, 80)), new Text(Display.Short(g.First().Source + ": " + g.First().Rule, 60)));
+                output.WriteLine(line);
             }
 
-            console.Write(table);
-            output.WriteLine($"{records.Count} decisions: {records.Count(x => x.Verdict == "allow")} allowed, {records.Count(x => x.Verdict == "deny")} denied{(skipped > 0 ? $"; {skipped} unreadable line(s) skipped" : "")}");
             return 0;
         });
         return log;

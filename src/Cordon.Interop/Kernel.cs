@@ -108,6 +108,7 @@ public static class Kernel
     public const int SIGTERM = 15;
     public const int SIGINT = 2;
     public const int SIGCONT = 18;
+    public const int SIGWINCH = 28;
     public const int SIGSTOP = 19;
     public const int SIGTSTP = 20;
     public const int WNOHANG = 1;

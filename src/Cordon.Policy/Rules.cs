@@ -113,7 +113,14 @@ public static partial class FlagRules
 /// <param name="Home">The user's home: nothing in it is granted.</param>
 /// <param name="RunTempDir">The run's private temp dir (TMPDIR), writable.</param>
 /// <param name="ProgramPath">The program the user named: it may run.</param>
-public sealed record BaseContext(string Home, string? RunTempDir, string? ProgramPath);
+public sealed record BaseContext(string Home, string? RunTempDir, string? ProgramPath)
+{
+    /// <summary>
+    /// The user's own terminal devices (/dev/pts/N) when the program has a pty of cordon's: opening them by name
+    /// would bypass that pty (keys read behind cordon's back, settings changed, escape sequences unfiltered).
+    /// </summary>
+    public IReadOnlyList<string> UserTerminals { get; init; } = [];
+}
 
 /// <summary>
 /// What every program needs to start and nothing more: the system (libraries, programs, configuration, locales,
@@ -164,6 +171,12 @@ public static class BaseRules
         foreach (var p in SystemWritable)
         {
             rules.Add(new Rule(AccessKind.Write, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: terminal and null devices " + p));
+        }
+
+        foreach (var t in context.UserTerminals)
+        {
+            rules.Add(new Rule(AccessKind.Read, Verdict.Deny, new PathDescriptor(t), DecisionSource.Base, "base: your terminal (the program has its own) " + t));
+            rules.Add(new Rule(AccessKind.Write, Verdict.Deny, new PathDescriptor(t), DecisionSource.Base, "base: your terminal (the program has its own) " + t));
         }
 
         foreach (var p in SystemPrograms)

@@ -24,9 +24,15 @@ public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
         {
             bool interrupted = false;
             PromptAnswer answer;
+            var pressed = new AnswerKeys();
             while (true)
             {
                 byte key = await keys.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (!pressed.Accept(key))
+                {
+                    continue;
+                }
+
                 if (key == CtrlC)
                 {
                     answer = PromptAnswer.DenyOnce;
@@ -83,10 +89,11 @@ public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
         int height = tty.ShowBox(box);
         try
         {
+            var pressed = new AnswerKeys();
             while (true)
             {
                 byte key = await keys.ReadAsync(cancellationToken).ConfigureAwait(false);
-                if (key is (byte)'y' or (byte)'n' or CtrlC)
+                if (pressed.Accept(key) && key is (byte)'y' or (byte)'n' or CtrlC)
                 {
                     bool pass = key == (byte)'y';
                     tty.ReplaceBox(height, pass

@@ -24,6 +24,7 @@ public sealed class TerminalProxy : IDisposable
     private readonly object outGate = new();
     private readonly List<byte[]> held = [];
     private readonly AltScreenTracker altScreen = new();
+    private readonly ClipboardFilter clipboard = new();
     private readonly List<PosixSignalRegistration> signals = [];
     private Thread? inThread;
     private Thread? outThread;
@@ -32,6 +33,8 @@ public sealed class TerminalProxy : IDisposable
     private bool atLineStart = true;
     private bool terminalGone;
     private bool rawNow;
+    private bool clipboardNoticed;
+    private bool inlineBox;
     private volatile bool stopping;
     private ChannelWriter<byte>? keys;
     private int programGroup;
@@ -66,8 +69,20 @@ public sealed class TerminalProxy : IDisposable
         }
 
         int output = Tty.IsATty(1) == 1 ? 1 : 2;
-        return new TerminalProxy(0, output, master, slave, saved);
+        var users = new List<string>();
+        for (int fd = 0; fd <= 2; fd++)
+        {
+            if (Tty.IsATty(fd) == 1 && new FileInfo($"/proc/self/fd/{fd}").LinkTarget is { } name && name.StartsWith("/dev/", StringComparison.Ordinal) && !users.Contains(name))
+            {
+                users.Add(name);
+            }
+        }
+
+        return new TerminalProxy(0, output, master, slave, saved) { UserTerminals = users };
     }
+
+    /// <summary>The device names of the user's terminal (cordon's descriptors 0, 1, 2), which the program must not open.</summary>
+    public IReadOnlyList<string> UserTerminals { get; private init; } = [];
 
     /// <summary>Which of the program's descriptors 0, 1, 2 become the pty: those that are cordon's terminal; a redirected stdout stays redirected.</summary>
     public IReadOnlyList<(int From, int To)> ProgramDescriptors()
@@ -156,25 +171,55 @@ public sealed class TerminalProxy : IDisposable
     private static byte[] RawLines(string text) =>
         Encoding.UTF8.GetBytes(text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal));
 
-    /// <summary>Shows a prompt box on a line of its own; returns its height in lines, for <see cref="ReplaceBox"/>.</summary>
+    /// <summary>
+    /// Shows a prompt box; returns its height in lines, for <see cref="ReplaceBox"/>. On a full-screen program the
+    /// box goes on a line of its own and the program redraws afterwards. Otherwise (a shell, a build) the program's
+    /// line must stay where the program thinks it is, with the cursor in it, or readline's line is broken after a
+    /// question asked during Tab completion: a blank line is opened above the program's line (for the outcome), the
+    /// box is drawn below it, and the cursor is saved (DECSC) once nothing will scroll any more.
+    /// </summary>
     public int ShowBox(string box)
     {
         lock (outGate)
         {
-            string prefix = atLineStart ? "" : "\n";
-            FdIo.WriteAll(output, RawLines(prefix + box));
-            atLineStart = true;
-            return box.Count(c => c == '\n');
+            int height = box.Count(c => c == '\n');
+            inlineBox = !altScreen.Active;
+            if (!inlineBox)
+            {
+                string prefix = atLineStart ? "" : "\n";
+                FdIo.WriteAll(output, RawLines(prefix + box));
+                atLineStart = true;
+                return height;
+            }
+
+            // IND (ESC D) moves down a line, scrolling at the bottom, and keeps the column: the room the box and the
+            // outcome line need below the program's line; then back up to it.
+            int room = height + 2;
+            var sb = new StringBuilder();
+            sb.Insert(0, "\u001bD", room).Append($"\u001b[{room}A");
+            sb.Append("\u001b7\r\u001b[L\u001b8\u001b[1B\u001b7\r\n"); // open a line above, follow the program's line down, save
+            FdIo.WriteAll(output, Encoding.UTF8.GetBytes(sb.ToString()));
+            FdIo.WriteAll(output, RawLines(box));
+            return height;
         }
     }
 
-    /// <summary>Erases the box (the cursor sits just below it) and leaves one line in its place.</summary>
+    /// <summary>Erases the box and leaves one line in its place (above the program's line when the box was inline).</summary>
     public void ReplaceBox(int height, string line)
     {
         lock (outGate)
         {
-            FdIo.WriteAll(output, RawLines($"\x1b[{height}A\r\x1b[J{Display.Escape(line)}\n"));
-            atLineStart = true;
+            if (!inlineBox)
+            {
+                FdIo.WriteAll(output, RawLines($"\u001b[{height}A\r\u001b[J{Display.Escape(line)}\n"));
+                atLineStart = true;
+                return;
+            }
+
+            // Back to the program's line, erase everything below it, write the outcome in the line opened above it
+            // (cut to the width so that it cannot wrap and scroll), and put the cursor back where the program left it.
+            string text = Display.Short(line, Math.Max(10, Columns - 1));
+            FdIo.WriteAll(output, Encoding.UTF8.GetBytes($"\u001b8\u001b[1B\r\u001b[J\u001b8\u001b[1A\r\u001b[2K{text}\u001b8"));
         }
     }
 
@@ -234,13 +279,13 @@ public sealed class TerminalProxy : IDisposable
 
     private void Redraw()
     {
-        // Full-screen programs redraw on SIGWINCH; the kernel sends it to the pty's foreground group when the size
-        // changes, so change it and change it back.
-        if (Tty.GetSize(input) is { } size && size.Rows > 1)
+        // Full-screen programs redraw on SIGWINCH. It goes to the pty's foreground group, as the kernel sends it on
+        // a resize, but without changing the size: the old shrink-and-grow made them draw twice, once for a screen
+        // one line short.
+        int group = Tty.GetForegroundGroup(master.Fd);
+        if (group > 0)
         {
-            Tty.SetSize(master.Fd, size with { Rows = (ushort)(size.Rows - 1) });
-            Thread.Sleep(30);
-            Tty.SetSize(master.Fd, size);
+            _ = Libc.Kill(-group, Kernel.SIGWINCH);
         }
     }
 
@@ -361,9 +406,14 @@ public sealed class TerminalProxy : IDisposable
                 return; // EIO: every copy of the slave is closed, the program and its children are done with it
             }
 
-            var chunk = buffer.AsSpan(0, n);
             lock (outGate)
             {
+                var chunk = clipboard.Filter(buffer.AsSpan(0, n));
+                if (chunk.IsEmpty)
+                {
+                    continue;
+                }
+
                 altScreen.Feed(chunk);
                 if (holding)
                 {
@@ -379,8 +429,25 @@ public sealed class TerminalProxy : IDisposable
                 {
                     FdIo.WriteAll(output, chunk);
                     atLineStart = chunk[^1] == (byte)'\n';
+                    if (!altScreen.Active)
+                    {
+                        NoticeClipboard();
+                    }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Says once that clipboard commands were removed, when that does not draw over a full-screen program (else at
+    /// the end of the run). Called with <see cref="outGate"/> held.
+    /// </summary>
+    private void NoticeClipboard()
+    {
+        if (clipboard.Removed > 0 && !clipboardNoticed)
+        {
+            clipboardNoticed = true;
+            WriteMessage("cordon: removed a clipboard command (OSC 52) from the program's output: the sandbox cannot set or read your clipboard");
         }
     }
 
@@ -420,6 +487,13 @@ public sealed class TerminalProxy : IDisposable
 
         outThread?.Join(TimeSpan.FromSeconds(1));
         inThread?.Join(TimeSpan.FromSeconds(1));
+        lock (outGate)
+        {
+            FdIo.WriteAll(output, clipboard.Flush());
+            holding = false;
+            NoticeClipboard();
+        }
+
         LeaveRaw();
         keys?.TryComplete();
         master.Dispose();

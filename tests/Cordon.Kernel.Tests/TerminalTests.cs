@@ -41,6 +41,9 @@ public sealed class Tmux : IDisposable
 
     public void Keys(params string[] keys) => Run(["send-keys", "-t", "main", .. keys]);
 
+    /// <summary>Any tmux command against this test's server (set-option, show-buffer, ...); returns its output.</summary>
+    public string Command(params string[] args) => Run(args);
+
     /// <summary>Waits until the screen shows <paramref name="text"/>; fails with the screen when it does not.</summary>
     public string WaitFor(string text, int seconds = 60)
     {
