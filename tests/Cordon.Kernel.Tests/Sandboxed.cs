@@ -168,18 +168,21 @@ public static class EscapeProgram
 
     public static string Path => Built.Value;
 
-    private static string Build()
+    private static string Build() => Compile("escape", "-pthread");
+
+    /// <summary>Compiles tests/escape/NAME.c into a fresh temp directory; returns the program's path.</summary>
+    public static string Compile(string name, params string[] flags)
     {
-        var dir = Directory.CreateTempSubdirectory("cordon-escape-").FullName;
-        var output = System.IO.Path.Combine(dir, "escape");
-        var source = System.IO.Path.Combine(AppContext.BaseDirectory, "escape", "escape.c");
-        var psi = new ProcessStartInfo("cc", ["-O2", "-pthread", "-o", output, source]) { RedirectStandardError = true, UseShellExecute = false };
+        var dir = Directory.CreateTempSubdirectory("cordon-" + name + "-").FullName;
+        var output = System.IO.Path.Combine(dir, name);
+        var source = System.IO.Path.Combine(AppContext.BaseDirectory, "escape", name + ".c");
+        var psi = new ProcessStartInfo("cc", ["-O2", .. flags, "-o", output, source]) { RedirectStandardError = true, UseShellExecute = false };
         using var p = Process.Start(psi)!;
         string err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0)
         {
-            throw new InvalidOperationException("cannot compile escape.c: " + err);
+            throw new InvalidOperationException($"cannot compile {name}.c: " + err);
         }
 
         return output;
