@@ -66,11 +66,29 @@ public sealed class OutsideCodeGuard
     /// <summary>The engine made directory <paramref name="path"/> (canonical) for the sandbox: it is the run's own.</summary>
     public void DirectoryCreated(string path)
     {
-        if (path.StartsWith('/'))
+        if (!path.StartsWith('/'))
         {
-            created.TryAdd(path.Length > 1 ? path.TrimEnd('/') : path, 0);
+            return;
         }
+
+        path = path.Length > 1 ? path.TrimEnd('/') : path;
+        int slash = path.LastIndexOf('/');
+        if (path.EndsWith("/.git", StringComparison.Ordinal) && !Owns(slash <= 0 ? "/" : path[..slash]))
+        {
+            // git init in a folder the user had: its settings and hooks are the run's own from now on. Said at the end.
+            newRepositories.TryAdd(path, 0);
+        }
+
+        created.TryAdd(path, 0);
     }
+
+    private readonly ConcurrentDictionary<string, byte> newRepositories = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The `.git` directories the run made in folders it did not make (git init in the user's folder): their hooks and
+    /// settings were not guarded, and git run there later obeys them. cordon names them when the run ends.
+    /// </summary>
+    public IReadOnlyList<string> RepositoriesCreated => [.. newRepositories.Keys.Order(StringComparer.Ordinal)];
 
     /// <summary>
     /// <paramref name="path"/> is about to be renamed (either end): whatever lies at or below it is no longer known

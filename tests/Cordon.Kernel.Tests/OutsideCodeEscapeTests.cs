@@ -145,6 +145,13 @@ public sealed class OutsideCodeEscapeTests : IDisposable
         Assert.Equal("inside\nfirst\n", r.Stdout);
         Assert.DoesNotContain("denied", r.Stderr, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(s.Work, "clone/.vscode/settings.json")));
+        Assert.DoesNotContain("created a git repository", r.Stderr, StringComparison.Ordinal);
+
+        // git init in a folder the user had works too, and cordon says the repository's settings are the program's.
+        Directory.CreateDirectory(Path.Combine(s.Work, "fresh"));
+        var init = s.Cordon("run", "--no-prompt", "--allow-read=" + s.Work, "--allow-write=" + s.Work, "--", "git", "init", "-q", Path.Combine(s.Work, "fresh"));
+        Assert.True(init.ExitCode == 0, init.ToString());
+        Assert.Contains($"cordon: the program created a git repository at {s.Work}/fresh/.git", init.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

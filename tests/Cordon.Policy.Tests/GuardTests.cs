@@ -272,3 +272,16 @@ public class DaemonSocketTests
         Assert.Equal(Verdict.Allow, named.Match(Connect(path))?.Verdict);
     }
 }
+
+public class NewRepositoryTests
+{
+    [Fact]
+    public void A_repository_made_in_a_folder_the_user_had_is_reported_one_in_a_new_folder_is_not()
+    {
+        var guard = new OutsideCodeGuard();
+        guard.DirectoryCreated("/home/u/project/sub/.git");
+        guard.DirectoryCreated("/home/u/project/clone");
+        guard.DirectoryCreated("/home/u/project/clone/.git");
+        Assert.Equal(["/home/u/project/sub/.git"], guard.RepositoriesCreated);
+    }
+}
