@@ -57,6 +57,10 @@ public sealed class OutsideCodeGuard
         ["worktrees"] = "linked worktrees' settings",
     };
 
+    // Looked up by span: a write's path is scanned without allocating a string per component.
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> NameLookup = Names.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> GitNameLookup = GitNames.GetAlternateLookup<ReadOnlySpan<char>>();
+
     private const string GitDirectory = "a git repository (or a gitdir: link)";
 
     /// <summary>Directories the sandbox created in this run (canonical paths), as the engine reports them.</summary>
@@ -148,29 +152,35 @@ public sealed class OutsideCodeGuard
                 break;
             }
 
-            string holder = start == 1 ? "/" : path[..(start - 1)];
+            if (name.Length < 2 || name[0] != '.')
+            {
+                // Every guarded name starts with a dot: ordinary components cost no lookup (writes pass here).
+                start = end + 1;
+                continue;
+            }
+
+            string Holder() => start == 1 ? "/" : path[..(start - 1)];
             if (name.SequenceEqual(".git"))
             {
-                string gitDir = path[..end];
                 if (end == path.Length)
                 {
                     // The .git entry itself: moving a prepared repository into place, a gitdir: file, a symlink.
-                    if (!(directory || (state?.Owns(holder) ?? false)))
+                    if (!(directory || (state?.Owns(Holder()) ?? false)))
                     {
-                        hit = new Hit(gitDir, GitDirectory);
+                        hit = new Hit(path, GitDirectory);
                     }
 
                     break;
                 }
 
                 int innerEnd = path.IndexOf('/', end + 1);
-                var inner = innerEnd < 0 ? path[(end + 1)..] : path[(end + 1)..innerEnd];
-                if (GitNames.TryGetValue(inner, out var what) && !(state?.Owns(gitDir) ?? false))
+                var inner = innerEnd < 0 ? path.AsSpan(end + 1) : path.AsSpan(end + 1, innerEnd - end - 1);
+                if (GitNameLookup.TryGetValue(inner, out var what) && !(state?.Owns(path[..end]) ?? false))
                 {
                     hit = new Hit(innerEnd < 0 ? path : path[..innerEnd], what);
                 }
             }
-            else if (Names.TryGetValue(name.ToString(), out var what) && !(state?.Owns(holder) ?? false))
+            else if (NameLookup.TryGetValue(name, out var what) && !(state?.Owns(Holder()) ?? false))
             {
                 hit = new Hit(path[..end], what);
             }
