@@ -46,9 +46,12 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
 
         var who = request.Subject.Process;
         string what = Describe(request);
-        string line = decision.Source is DecisionSource.Error or DecisionSource.Sandbox
-            ? $"cordon: denied {what} by {who.Name} (pid {who.Pid}): {decision.Rule}"
-            : $"cordon: denied {what} by {who.Name} (pid {who.Pid}); to allow it: {Policy.Policy.SuggestFlag(request)}";
+        string line = decision.Source switch
+        {
+            DecisionSource.Error or DecisionSource.Sandbox => $"cordon: denied {what} by {who.Name} (pid {who.Pid}): {decision.Rule}",
+            DecisionSource.Guard => $"cordon: denied {what} by {who.Name} (pid {who.Pid}): guard: {decision.Rule}; to allow it: {Policy.Policy.SuggestFlag(request)}",
+            _ => $"cordon: denied {what} by {who.Name} (pid {who.Pid}); to allow it: {Policy.Policy.SuggestFlag(request)}",
+        };
         Write(line);
     }
 

@@ -398,6 +398,10 @@ public static class Program
             {
                 tty?.Finish(TimeSpan.FromSeconds(2));
                 learner?.Write(error);
+                foreach (var repo in policy.Guard.RepositoriesCreated)
+                {
+                    error.WriteLine($"cordon: the program created a git repository at {Display.Escape(repo)}; its hooks and settings are its own: check them before you run git there");
+                }
             }
 
             // Nobody watched the denials as they happened (CI, --no-prompt): end with what was denied.

@@ -64,10 +64,16 @@ public enum Reach
     All,
 }
 
-/// <summary>Everything of a kind (`--allow-read` with no value).</summary>
+/// <summary>
+/// Everything of a kind (`--allow-read` with no value, `-A`, "A" at the prompt), except connecting or sending to a
+/// Unix socket by path or abstract name: behind those sit local daemons that act outside the sandbox for whoever
+/// connects (docker, an ssh-agent, the session bus and `systemd-run --user`), so only a `unix:` rule naming the
+/// socket reaches one. "Every network destination" means the network, not them.
+/// </summary>
 public sealed record AnyDescriptor : Descriptor
 {
-    public override bool Matches(Request request) => true;
+    public override bool Matches(Request request) =>
+        request.Kind != AccessKind.Net || request.Net?.UnixPath is null || request.Operation is Operation.Bind or Operation.Listen;
 
     public override int Specificity => 0;
 

@@ -156,7 +156,17 @@ public sealed record Request(
     string Resource,
     string? Requested,
     Subject Subject,
-    NetTarget? Net = null);
+    NetTarget? Net = null)
+{
+    /// <summary>A create that makes a directory (mkdir), not a file: the guard tells a new repository's `.git` from a gitdir: file.</summary>
+    public bool MakesDirectory { get; init; }
+
+    /// <summary>
+    /// cordon runs as root and the user it stands for could not read this file themselves (<see cref="InvokingUser"/>):
+    /// the base rules do not grant it, only a user rule does.
+    /// </summary>
+    public bool UnreadableByUser { get; init; }
+}
 
 public enum Verdict
 {
@@ -177,6 +187,8 @@ public enum DecisionSource
     Base,
     /// <summary>No rule matched and nobody could be asked.</summary>
     Default,
+    /// <summary>The guard on code that runs outside the sandbox (<see cref="OutsideCodeGuard"/>), with nobody to ask.</summary>
+    Guard,
     /// <summary>The request could not be decided (unreadable memory, process gone, internal error): denied.</summary>
     Error,
     /// <summary>

@@ -12,6 +12,8 @@ public sealed class Policy : IDisposable
 {
     private static readonly Decision NoPrompter = new(Verdict.Deny, DecisionSource.Default, "no rule allows it and nobody can be asked");
 
+    private static readonly Decision NotTheUsers = new(Verdict.Deny, DecisionSource.Base, "base: system files are granted only where the user could read them without cordon");
+
     private readonly Lock gate = new();
     private readonly Rule[][] baseRules;
     private readonly IPrompter? prompter;
@@ -35,6 +37,9 @@ public sealed class Policy : IDisposable
         this.prompter = prompter;
         this.home = home?.TrimEnd('/');
     }
+
+    /// <summary>The guard on files that run code outside the sandbox; the engine tells it which folders the run created.</summary>
+    public OutsideCodeGuard Guard { get; } = new();
 
     /// <summary>Unanswered prompts are denied (once, never remembered) after this long; null: wait for ever.</summary>
     public TimeSpan? PromptTimeout { get; init; }
@@ -151,8 +156,11 @@ public sealed class Policy : IDisposable
     {
         // Only answers that depend on the resource alone are cached: rules on /proc/PID depend on who asks (is PID in
         // the sandbox?) and net rules on the names the sandbox resolved to the address. Opens are the hot path.
+        // Nor are writes to the guard's names: its answer depends on what the run created and on mkdir or not.
         bool cacheable = request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run
-            && !request.Resource.StartsWith("/proc/", StringComparison.Ordinal);
+            && !request.Resource.StartsWith("/proc/", StringComparison.Ordinal)
+            && !(request.Kind == AccessKind.Write && OutsideCodeGuard.Find(request.Resource) is not null)
+            && !request.UnreadableByUser;
         var key = (request.Kind, request.Resource);
         if (cacheable && cache.TryGetValue(key, out var known))
         {
@@ -165,7 +173,22 @@ public sealed class Policy : IDisposable
             user = userRules;
         }
 
-        var decision = Best(user[(int)request.Kind], request)?.Decision ?? Best(baseRules[(int)request.Kind], request)?.Decision;
+        var userRule = Best(user[(int)request.Kind], request);
+        if (userRule is { Verdict: Verdict.Allow, Kind: AccessKind.Write } && !cacheable && Guard.Check(request.Resource, request.MakesDirectory) is { } hit
+            && !OutsideCodeGuard.NamesPlace(userRule, hit.Root))
+        {
+            // A user rule allows it, but not by naming it: ask, or deny when nobody can be asked.
+            return prompter is null ? OutsideCodeGuard.Denial(hit) : null;
+        }
+
+        var baseRule = userRule is null ? Best(baseRules[(int)request.Kind], request) : null;
+        if (baseRule is { Verdict: Verdict.Allow, AsUser: true } && request.UnreadableByUser)
+        {
+            // The base rules grant what the user could read without cordon, not what root can.
+            return prompter is null ? NotTheUsers : null;
+        }
+
+        var decision = userRule?.Decision ?? baseRule?.Decision;
         if (cacheable)
         {
             cache[key] = decision;
@@ -195,6 +218,11 @@ public sealed class Policy : IDisposable
         }
 
         var (reached, verdict) = Uniform(user[(int)kind], folder);
+        if (reached && verdict == Verdict.Allow && kind == AccessKind.Write && OutsideCodeGuard.MayApplyWithin(folder))
+        {
+            return null; // the guard asks about its names below a folder the user allowed (see Match)
+        }
+
         return reached ? verdict : Uniform(baseRules[(int)kind], folder).Verdict;
     }
 
@@ -543,9 +571,14 @@ public sealed class Policy : IDisposable
         return null;
     }
 
-    /// <summary>True for paths in or at the places that hold credentials or shell start-up files.</summary>
+    /// <summary>True for paths in or at the places that hold credentials or shell start-up files, and the guard's names.</summary>
     public bool IsSensitive(string path)
     {
+        if (OutsideCodeGuard.Find(path) is not null)
+        {
+            return true;
+        }
+
         if (home is null || !path.StartsWith(home + "/", StringComparison.Ordinal))
         {
             return false;

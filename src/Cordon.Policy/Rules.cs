@@ -8,6 +8,12 @@ public sealed record Rule(AccessKind Kind, Verdict Verdict, Descriptor Descripto
 {
     /// <summary>The decision this rule gives (built once: the hot path returns it without allocating).</summary>
     public Decision Decision { get; } = new(Verdict, Source, Text);
+
+    /// <summary>
+    /// A base grant of system files that stands for the user: when cordon runs as root it covers only what the user
+    /// could read without cordon (<see cref="Request.UnreadableByUser"/>).
+    /// </summary>
+    public bool AsUser { get; init; }
 }
 
 /// <summary>Deno-style permission flags to rules: `--allow-read[=P,...]` and friends.</summary>
@@ -140,10 +146,18 @@ public static class BaseRules
     ];
 
     // Readable under /etc but secret: password hashes, sudo policy, host keys (reachable when cordon runs as root).
+    // Root-only files not named here are covered too: as root the base rules grant only what the user could read
+    // (Request.UnreadableByUser); this list also holds where a distribution leaves a secret group- or world-readable.
     private static readonly string[] SystemSecret =
     [
         "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d",
         "/etc/ssh/ssh_host_*_key", "/etc/security/opasswd", "/etc/ssl/private",
+        // VPN, Wi-Fi and network secrets, cluster credentials, stored service passwords, TLS and Kerberos keys.
+        "/etc/wireguard", "/etc/NetworkManager/system-connections", "/etc/wpa_supplicant", "/etc/netplan",
+        "/etc/ppp/chap-secrets", "/etc/ppp/pap-secrets", "/etc/ipsec.secrets", "/etc/ipsec.d/private", "/etc/openvpn",
+        "/etc/kubernetes/*.conf", "/etc/kubernetes/pki", "/etc/rancher", "/etc/krb5.keytab", "/etc/letsencrypt/archive",
+        "/etc/letsencrypt/keys", "/etc/pki/tls/private", "/etc/mysql/debian.cnf", "/etc/credstore", "/etc/credstore.encrypted",
+        "/etc/cryptsetup-keys.d", "/root",
     ];
 
     private static readonly string[] SystemWritable = ["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/pts", "/dev/ptmx"];
@@ -159,7 +173,9 @@ public static class BaseRules
         var rules = new List<Rule>();
         foreach (var p in SystemReadable)
         {
-            rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: system files " + p));
+            // The system's files, not the devices, /proc and /sys entries (a terminal cordon made as root is root's).
+            bool files = !p.StartsWith("/dev/", StringComparison.Ordinal) && !p.StartsWith("/proc/", StringComparison.Ordinal) && !p.StartsWith("/sys/", StringComparison.Ordinal);
+            rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: system files " + p) { AsUser = files });
         }
 
         foreach (var p in SystemSecret)

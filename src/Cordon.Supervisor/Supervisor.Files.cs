@@ -239,7 +239,9 @@ internal sealed partial class Supervisor
         bool possessed = ownFd >= 0 && ProcFs.FdAccessMode(c.Tid, ownFd) is int held && Covers(held, access);
         if (!possessed)
         {
-            if (read && !await Allowed(c, AccessKind.Read, Operation.Read, canonical, requestedText).ConfigureAwait(false))
+            // As root, cordon could open what the user could not: say so, so that only a user rule grants it.
+            bool unreadable = reader is not null && !reader.CanRead(st.Mode, st.Uid, st.Gid);
+            if (read && !await Allowed(c, AccessKind.Read, Operation.Read, canonical, requestedText, unreadable: unreadable).ConfigureAwait(false))
             {
                 c.Fail(Errno.EACCES);
                 return;
@@ -357,7 +359,8 @@ internal sealed partial class Supervisor
                 return;
             }
 
-            if (!await Allowed(c, AccessKind.Write, Operation.Create, resource, PathBytes.Text(requested)).ConfigureAwait(false))
+            bool directory = (mode & Kernel.S_IFMT) == Kernel.S_IFDIR;
+            if (!await Allowed(c, AccessKind.Write, Operation.Create, resource, PathBytes.Text(requested), directory: directory).ConfigureAwait(false))
             {
                 c.Fail(Errno.EACCES);
                 return;
@@ -373,9 +376,14 @@ internal sealed partial class Supervisor
 
             uint umask = ProcFs.Umask(c.Tid);
             uint perm = mode & 0xFFF & ~umask & ~PrivilegeBits(mode, type);
-            c.Result((mode & Kernel.S_IFMT) == Kernel.S_IFDIR
-                ? MkdirAtName(dir!, name, perm)
-                : MknodAtName(dir!, name, (mode & Kernel.S_IFMT) | perm, dev));
+            int made = directory ? MkdirAtName(dir!, name, perm) : MknodAtName(dir!, name, (mode & Kernel.S_IFMT) | perm, dev);
+            if (directory && made == 0)
+            {
+                // mkdirat succeeded on the name in the directory decided on: a folder the run made is its own.
+                policy.Guard.DirectoryCreated(resource);
+            }
+
+            c.Result(made);
         }
     }
 
@@ -420,6 +428,9 @@ internal sealed partial class Supervisor
                     return;
                 }
 
+                // Before the move: a folder the run created must not lend its name to one the user had.
+                policy.Guard.Moved(oldResource);
+                policy.Guard.Moved(newResource);
                 c.Result(RenameAtNames(oldDir!, oldName, oldSlash, newDir!, newName, newSlash, flags));
             }
         }

@@ -35,6 +35,20 @@ internal sealed partial class Supervisor
         this.listener = listener;
         this.policy = policy;
         this.observer = observer;
+        reader = Reader();
+    }
+
+    /// <summary>Who the base rules stand for when cordon opens files as root; null when the kernel checks that itself.</summary>
+    private readonly InvokingUser? reader;
+
+    private static InvokingUser? Reader()
+    {
+        if (Libc.GetEUid() != 0)
+        {
+            return null; // cordon's own opens are the user's: the kernel refuses what they could not read
+        }
+
+        return SystemPathResolver.SudoUser() is var (uid, gid) ? InvokingUser.Of(uid, Groups.Of(uid, gid) ?? [gid]) : InvokingUser.Others;
     }
 
     /// <summary>The reaper (the launcher after its fork): every process of the sandbox descends from it.</summary>
@@ -414,9 +428,9 @@ internal sealed partial class Supervisor
     }
 
     /// <summary>Asks the policy, tells the observer, and returns whether the request is allowed.</summary>
-    private async ValueTask<bool> Allowed(Call c, AccessKind kind, Operation op, string resource, string? requested, NetTarget? net = null)
+    private async ValueTask<bool> Allowed(Call c, AccessKind kind, Operation op, string resource, string? requested, NetTarget? net = null, bool directory = false, bool unreadable = false)
     {
-        var request = new Request(kind, op, resource, requested == resource ? null : requested, SubjectOf(c), net);
+        var request = new Request(kind, op, resource, requested == resource ? null : requested, SubjectOf(c), net) { MakesDirectory = directory, UnreadableByUser = unreadable };
         Decision decision;
         try
         {

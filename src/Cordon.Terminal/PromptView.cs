@@ -93,6 +93,11 @@ public static class PromptView
             rows.AddRow(Label("asked as"), new Text(Display.Short(asked, FieldLimit)));
         }
 
+        if (r.Kind == AccessKind.Write && OutsideCodeGuard.Find(r.Resource) is { } guarded)
+        {
+            rows.AddRow(Label("guard"), new Text("code that runs outside the sandbox: " + guarded.What, new Style(Color.Yellow)));
+        }
+
         rows.AddRow(Label("by"), new Text(Display.Short($"{CommandLine(who)} (pid {who.Pid})", FieldLimit)));
         if (who.Exe is { } exe && !CommandLine(who).StartsWith(exe, StringComparison.Ordinal))
         {

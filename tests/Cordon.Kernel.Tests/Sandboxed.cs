@@ -169,13 +169,14 @@ public sealed class Sandboxed : IDisposable
 /// <summary>The attack programs from tests/escape, compiled once per test run with the system C compiler.</summary>
 public static class EscapeProgram
 {
-    private static readonly Lazy<string> Built = new(() => Build("escape", "-pthread"));
+    private static readonly Lazy<string> Built = new(() => Compile("escape", "-pthread"));
 
     public static string Path => Built.Value;
 
-    internal static string Build(string name, params string[] flags)
+    /// <summary>Compiles tests/escape/NAME.c into a fresh temp directory; returns the program's path.</summary>
+    public static string Compile(string name, params string[] flags)
     {
-        var dir = Directory.CreateTempSubdirectory("cordon-escape-").FullName;
+        var dir = Directory.CreateTempSubdirectory("cordon-" + name + "-").FullName;
         var output = System.IO.Path.Combine(dir, name);
         var source = System.IO.Path.Combine(AppContext.BaseDirectory, "escape", name + ".c");
         var psi = new ProcessStartInfo("cc", ["-O2", .. flags, "-o", output, source]) { RedirectStandardError = true, UseShellExecute = false };
@@ -194,7 +195,7 @@ public static class EscapeProgram
 /// <summary>tests/escape/reach.c: attacks on processes the program did not start, and privilege left behind.</summary>
 public static class ReachProgram
 {
-    private static readonly Lazy<string> Built = new(() => EscapeProgram.Build("reach"));
+    private static readonly Lazy<string> Built = new(() => EscapeProgram.Compile("reach"));
 
     public static string Path => Built.Value;
 }

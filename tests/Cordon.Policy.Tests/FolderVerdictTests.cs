@@ -15,9 +15,9 @@ public class FolderVerdictTests
         "/a", "/a/b", "/a/b/c", "/a/d", "/e", "/a/*/c", "/a/**/x", "/*", "/a/b/c.pem", "/e/*.pem", "/usr/lib", "/etc/ssh",
     ];
 
-    private static readonly string[] Folders = ["/", "/a", "/a/b", "/a/b/c", "/a/d", "/e", "/usr", "/usr/lib", "/etc", "/etc/ssh", "/home/u", "/proc"];
+    private static readonly string[] Folders = ["/", "/a", "/a/b", "/a/b/c", "/a/d", "/e", "/usr", "/usr/lib", "/etc", "/etc/ssh", "/home/u", "/proc", "/a/node_modules", "/a/b/node_modules"];
 
-    private static readonly string[] Segments = ["a", "b", "c", "d", "x", "c.pem", "ssh_host_rsa_key", "42", "lib"];
+    private static readonly string[] Segments = ["a", "b", "c", "d", "x", "c.pem", "ssh_host_rsa_key", "42", "lib", ".git", "hooks", ".vscode", "node_modules"];
 
     private static Request Req(AccessKind kind, string path) =>
         new(kind, kind == AccessKind.Write ? Operation.Write : Operation.Read, path, null,
@@ -121,9 +121,14 @@ public class FolderVerdictTests
     [Fact]
     public void A_remembered_answer_changes_the_folder_verdict()
     {
-        var policy = Build([R(AccessKind.Write, Verdict.Allow, "/home/u/project")]);
-        Assert.Equal(Verdict.Allow, policy.FolderVerdict(AccessKind.Write, "/home/u/project"));
-        policy.Add(R(AccessKind.Write, Verdict.Deny, "/home/u/project/.git/hooks"));
-        Assert.Null(policy.FolderVerdict(AccessKind.Write, "/home/u/project"));
+        // (Writes to an allowed folder are never granted whole: the guard asks about .git/hooks and the like in it.)
+        var policy = Build([R(AccessKind.Read, Verdict.Allow, "/home/u/project")]);
+        Assert.Equal(Verdict.Allow, policy.FolderVerdict(AccessKind.Read, "/home/u/project"));
+        policy.Add(R(AccessKind.Read, Verdict.Deny, "/home/u/project/.env"));
+        Assert.Null(policy.FolderVerdict(AccessKind.Read, "/home/u/project"));
+        var nodeModules = Build([R(AccessKind.Write, Verdict.Allow, "/home/u/project")]);
+        Assert.Equal(Verdict.Allow, nodeModules.FolderVerdict(AccessKind.Write, "/home/u/project/node_modules"));
+        nodeModules.Add(R(AccessKind.Write, Verdict.Deny, "/home/u/project/node_modules/.bin"));
+        Assert.Null(nodeModules.FolderVerdict(AccessKind.Write, "/home/u/project/node_modules"));
     }
 }

@@ -1,0 +1,245 @@
+using System.Collections.Concurrent;
+
+namespace Cordon.Policy;
+
+/// <summary>
+/// The guard on code that runs later, outside the sandbox: files that git, editors, direnv, shells and package
+/// managers execute or obey when the user works in a folder, with no sandbox around them (a `.git/hooks/pre-commit`,
+/// `core.fsmonitor` in `.git/config`, a `.vscode/tasks.json` that runs on folder open, an `.envrc`). Writing one of
+/// them is how a sandboxed script escapes without breaking any rule: so a write there is asked (denied when nobody
+/// can be asked) even inside a folder the user allowed, unless a rule names the file itself or the guarded folder
+/// (`--allow-write=.git/hooks`); a rule on a parent folder, `--allow-write` alone and `-A` do not.
+/// <para>
+/// Not guarded: ordinary project files the user runs knowingly (Makefile, package.json, scripts), `.env` (data the
+/// application reads, not code for the shell; reading secrets is another question), and anything below
+/// `node_modules` (a package manager's tree, all of which is code the user runs anyway and which nobody opens as a
+/// workspace or repository). A folder the run created itself is the run's own: guarded names in it (a cloned
+/// repository's `.git/config`, its `.vscode`) are not guarded, because nothing the user had there can be changed.
+/// The same holds for the `.git` directory of a repository the run created (`git init`): see the README's limits.
+/// </para>
+/// The list lives here, once: learn mode's SENSITIVE flag and the prompt's folder offers use it through
+/// <see cref="Policy.IsSensitive"/>.
+/// </summary>
+public sealed class OutsideCodeGuard
+{
+    /// <summary>Names guarded wherever they appear, with what they are (shown in the denial line).</summary>
+    private static readonly Dictionary<string, string> Names = new(StringComparer.Ordinal)
+    {
+        [".vscode"] = "VS Code workspace settings and tasks",
+        [".idea"] = "JetBrains project settings",
+        [".envrc"] = "a direnv script",
+        [".direnv"] = "direnv's folder",
+        [".gitmodules"] = "git submodule settings",
+        [".gitattributes"] = "git attributes (they name filters and diff drivers)",
+        [".bashrc"] = "a shell start-up file",
+        [".bash_profile"] = "a shell start-up file",
+        [".bash_login"] = "a shell start-up file",
+        [".bash_logout"] = "a shell start-up file",
+        [".profile"] = "a shell start-up file",
+        [".zshrc"] = "a shell start-up file",
+        [".zshenv"] = "a shell start-up file",
+        [".zprofile"] = "a shell start-up file",
+        [".zlogin"] = "a shell start-up file",
+        [".zlogout"] = "a shell start-up file",
+        [".npmrc"] = "npm settings (script-shell, node-options)",
+        [".yarnrc"] = "yarn settings",
+        [".yarnrc.yml"] = "yarn settings (yarnPath runs a file as yarn)",
+    };
+
+    /// <summary>Names inside a `.git` directory that git executes or obeys: hooks, settings, attributes.</summary>
+    private static readonly Dictionary<string, string> GitNames = new(StringComparer.Ordinal)
+    {
+        ["hooks"] = "git hooks",
+        ["config"] = "git settings (core.fsmonitor, core.pager, core.hooksPath, aliases)",
+        ["config.worktree"] = "git settings",
+        ["info"] = "git attributes and excludes",
+        ["modules"] = "submodule repositories",
+        ["worktrees"] = "linked worktrees' settings",
+    };
+
+    // Looked up by span: a write's path is scanned without allocating a string per component.
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> NameLookup = Names.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> GitNameLookup = GitNames.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private const string GitDirectory = "a git repository (or a gitdir: link)";
+
+    /// <summary>Directories the sandbox created in this run (canonical paths), as the engine reports them.</summary>
+    private readonly ConcurrentDictionary<string, byte> created = new(StringComparer.Ordinal);
+
+    // Policy.Match never caches a decision about a guarded name, so nothing cached depends on this set.
+    /// <summary>The engine made directory <paramref name="path"/> (canonical) for the sandbox: it is the run's own.</summary>
+    public void DirectoryCreated(string path)
+    {
+        if (!path.StartsWith('/'))
+        {
+            return;
+        }
+
+        path = path.Length > 1 ? path.TrimEnd('/') : path;
+        int slash = path.LastIndexOf('/');
+        if (path.EndsWith("/.git", StringComparison.Ordinal) && !Owns(slash <= 0 ? "/" : path[..slash]))
+        {
+            // git init in a folder the user had: its settings and hooks are the run's own from now on. Said at the end.
+            newRepositories.TryAdd(path, 0);
+        }
+
+        created.TryAdd(path, 0);
+    }
+
+    private readonly ConcurrentDictionary<string, byte> newRepositories = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The `.git` directories the run made in folders it did not make (git init in the user's folder): their hooks and
+    /// settings were not guarded, and git run there later obeys them. cordon names them when the run ends.
+    /// </summary>
+    public IReadOnlyList<string> RepositoriesCreated => [.. newRepositories.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// <paramref name="path"/> is about to be renamed (either end): whatever lies at or below it is no longer known
+    /// to be the run's own (an empty folder the run created could be replaced by one the user had, and moved back).
+    /// A removal needs nothing: a name that is gone can only come back through a create, a rename or a symlink, and
+    /// rules see a symlink's target.
+    /// </summary>
+    public void Moved(string path)
+    {
+        if (created.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var p in created.Keys)
+        {
+            if (Descriptor.InTree(path, p))
+            {
+                created.TryRemove(p, out _);
+            }
+        }
+    }
+
+    /// <summary>A guarded place a path lies at or in: its root (the guarded name's full path) and what it is.</summary>
+    public readonly record struct Hit(string Root, string What);
+
+    /// <summary>The innermost guarded place <paramref name="path"/> lies at or in, ignoring what the run created; null when none.</summary>
+    public static Hit? Find(string path) => Scan(path, null, directory: false);
+
+    /// <summary>
+    /// The innermost guarded place a write to <paramref name="path"/> touches that is not the run's own, or null.
+    /// <paramref name="directory"/>: the write creates a directory (a new repository's `.git` is allowed; a `.git`
+    /// file, a gitdir: link to elsewhere, is not).
+    /// </summary>
+    public Hit? Check(string path, bool directory) => Scan(path, this, directory);
+
+    private static Hit? Scan(string path, OutsideCodeGuard? state, bool directory)
+    {
+        if (!path.StartsWith('/'))
+        {
+            return null;
+        }
+
+        Hit? hit = null;
+        int start = 1;
+        while (start < path.Length)
+        {
+            int end = path.IndexOf('/', start);
+            if (end < 0)
+            {
+                end = path.Length;
+            }
+
+            var name = path.AsSpan(start, end - start);
+            if (name.SequenceEqual("node_modules"))
+            {
+                break;
+            }
+
+            if (name.Length < 2 || name[0] != '.')
+            {
+                // Every guarded name starts with a dot: ordinary components cost no lookup (writes pass here).
+                start = end + 1;
+                continue;
+            }
+
+            string Holder() => start == 1 ? "/" : path[..(start - 1)];
+            if (name.SequenceEqual(".git"))
+            {
+                if (end == path.Length)
+                {
+                    // The .git entry itself: moving a prepared repository into place, a gitdir: file, a symlink.
+                    if (!(directory || (state?.Owns(Holder()) ?? false)))
+                    {
+                        hit = new Hit(path, GitDirectory);
+                    }
+
+                    break;
+                }
+
+                int innerEnd = path.IndexOf('/', end + 1);
+                var inner = innerEnd < 0 ? path.AsSpan(end + 1) : path.AsSpan(end + 1, innerEnd - end - 1);
+                if (GitNameLookup.TryGetValue(inner, out var what) && !(state?.Owns(path[..end]) ?? false))
+                {
+                    hit = new Hit(innerEnd < 0 ? path : path[..innerEnd], what);
+                }
+            }
+            else if (NameLookup.TryGetValue(name, out var what) && !(state?.Owns(Holder()) ?? false))
+            {
+                hit = new Hit(path[..end], what);
+            }
+
+            start = end + 1;
+        }
+
+        return hit;
+    }
+
+    /// <summary>Whether <paramref name="folder"/> or a folder above it was created by this run.</summary>
+    private bool Owns(string folder)
+    {
+        if (created.IsEmpty)
+        {
+            return false;
+        }
+
+        var f = folder;
+        while (f.Length > 1)
+        {
+            if (created.ContainsKey(f))
+            {
+                return true;
+            }
+
+            int slash = f.LastIndexOf('/');
+            f = slash <= 0 ? "/" : f[..slash];
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether the guard may decide a path at or below <paramref name="folder"/>: true everywhere except below a
+    /// `node_modules` with no guarded name above it (a guarded name can be created in any folder at any time).
+    /// </summary>
+    public static bool MayApplyWithin(string folder)
+    {
+        if (Find(folder) is not null)
+        {
+            return true;
+        }
+
+        return !(folder.Contains("/node_modules/", StringComparison.Ordinal) || folder.EndsWith("/node_modules", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Whether <paramref name="rule"/> names the guarded place itself: a path rule (or glob) at or inside
+    /// <paramref name="root"/>. A rule on a parent folder, or on everything, does not lift the guard.
+    /// </summary>
+    public static bool NamesPlace(Rule rule, string root) => rule.Descriptor switch
+    {
+        PathDescriptor { IsGlob: false } p => Descriptor.InTree(root, p.Path),
+        PathDescriptor p => Descriptor.InTree(root, new Glob(p.Path).LiteralPrefix),
+        _ => false,
+    };
+
+    /// <summary>The decision when nobody can be asked.</summary>
+    public static Decision Denial(Hit hit) =>
+        new(Verdict.Deny, DecisionSource.Guard, $"code that runs outside the sandbox: {hit.What} ({hit.Root})");
+}

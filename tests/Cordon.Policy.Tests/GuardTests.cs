@@ -1,0 +1,287 @@
+using Cordon.Policy;
+using Xunit;
+
+namespace Cordon.Policy.Tests;
+
+/// <summary>The guard on files that run code outside the sandbox (git hooks and settings, editor tasks, direnv, rc files).</summary>
+public class GuardTests
+{
+    private const string Project = "/home/u/project";
+
+    private static Request Write(string path, Operation op = Operation.Write, bool directory = false) =>
+        new(AccessKind.Write, op, path, null, new Subject(new ProcessSummary(42, "/usr/bin/x", ["x"]), 42, [], _ => false)) { MakesDirectory = directory };
+
+    private static Rule Allow(string path) =>
+        new(AccessKind.Write, Verdict.Allow, new PathDescriptor(path), DecisionSource.Flag, "--allow-write=" + path);
+
+    private static Policy Build(IPrompter? prompter, params Rule[] user) =>
+        new(user, BaseRules.For(new BaseContext("/home/u", "/tmp/cordon-run", "/usr/bin/make")), prompter, "/home/u");
+
+    [Theory]
+    [InlineData("/home/u/project/.git/hooks/pre-commit")]
+    [InlineData("/home/u/project/.git/hooks")]
+    [InlineData("/home/u/project/.git/config")]
+    [InlineData("/home/u/project/.git/info/attributes")]
+    [InlineData("/home/u/project/.git/modules/lib/config")]
+    [InlineData("/home/u/project/.git")]
+    [InlineData("/home/u/project/sub/deeper/.git/config")]
+    [InlineData("/home/u/project/.vscode/tasks.json")]
+    [InlineData("/home/u/project/.vscode")]
+    [InlineData("/home/u/project/.idea/workspace.xml")]
+    [InlineData("/home/u/project/.envrc")]
+    [InlineData("/home/u/project/.gitmodules")]
+    [InlineData("/home/u/project/.gitattributes")]
+    [InlineData("/home/u/project/.bashrc")]
+    [InlineData("/home/u/project/.profile")]
+    [InlineData("/home/u/project/.npmrc")]
+    [InlineData("/home/u/project/node/.zshrc")]
+    public void A_write_to_a_guarded_name_in_an_allowed_folder_is_denied_with_the_reason(string path)
+    {
+        using var policy = Build(null, Allow(Project));
+        var d = policy.Match(Write(path));
+        Assert.NotNull(d);
+        Assert.Equal(Verdict.Deny, d.Verdict);
+        Assert.Equal(DecisionSource.Guard, d.Source);
+        Assert.StartsWith("code that runs outside the sandbox", d.Rule, StringComparison.Ordinal);
+        Assert.True(policy.IsSensitive(path)); // learn mode keeps it exact and flags it; no folder is offered
+        Assert.Null(policy.SuggestFolder(Write(path)));
+    }
+
+    [Theory]
+    [InlineData("/home/u/project/.git/objects/ab/cdef")]
+    [InlineData("/home/u/project/.git/index")]
+    [InlineData("/home/u/project/.git/refs/heads/config")]
+    [InlineData("/home/u/project/.git/COMMIT_EDITMSG")]
+    [InlineData("/home/u/project/.git/config.lock")]
+    [InlineData("/home/u/project/Makefile")]
+    [InlineData("/home/u/project/package.json")]
+    [InlineData("/home/u/project/.env")]
+    [InlineData("/home/u/project/src/hooks/config")]
+    [InlineData("/home/u/project/node_modules/pkg/.vscode/settings.json")]
+    [InlineData("/home/u/project/node_modules/pkg/.gitattributes")]
+    [InlineData("/home/u/project/.gitignore")]
+    public void Ordinary_project_files_and_what_git_commit_writes_are_not_guarded(string path)
+    {
+        using var policy = Build(null, Allow(Project));
+        Assert.Equal(Verdict.Allow, policy.Match(Write(path))?.Verdict);
+    }
+
+    [Fact]
+    public void Every_kind_of_write_is_guarded_creates_renames_links_deletes_and_attributes()
+    {
+        using var policy = Build(null, Allow(Project));
+        foreach (var op in new[] { Operation.Write, Operation.Create, Operation.Delete, Operation.Rename, Operation.Link, Operation.Attributes })
+        {
+            Assert.Equal(DecisionSource.Guard, policy.Match(Write(Project + "/.git/hooks/pre-commit", op))?.Source);
+        }
+    }
+
+    [Fact]
+    public void A_rule_naming_the_file_or_the_guarded_folder_lifts_the_guard_a_parent_folder_does_not()
+    {
+        using var file = Build(null, Allow(Project), Allow(Project + "/.git/hooks/pre-commit"));
+        Assert.Equal(Verdict.Allow, file.Match(Write(Project + "/.git/hooks/pre-commit"))?.Verdict);
+        Assert.Equal(DecisionSource.Guard, file.Match(Write(Project + "/.git/hooks/post-checkout"))?.Source);
+
+        using var folder = Build(null, Allow(Project), Allow(Project + "/.git/hooks"));
+        Assert.Equal(Verdict.Allow, folder.Match(Write(Project + "/.git/hooks/post-checkout"))?.Verdict);
+        Assert.Equal(DecisionSource.Guard, folder.Match(Write(Project + "/.git/config"))?.Source);
+
+        using var parent = Build(null, Allow(Project), Allow(Project + "/.git"));
+        Assert.Equal(DecisionSource.Guard, parent.Match(Write(Project + "/.git/config"))?.Source);
+
+        var everything = new Rule(AccessKind.Write, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-write");
+        using var all = Build(null, everything);
+        Assert.Equal(DecisionSource.Guard, all.Match(Write(Project + "/.vscode/tasks.json"))?.Source);
+    }
+
+    [Fact]
+    public void A_deny_rule_still_denies_and_without_any_rule_the_usual_default_applies()
+    {
+        using var denied = Build(null, Allow(Project), new Rule(AccessKind.Write, Verdict.Deny, new PathDescriptor(Project + "/.git"), DecisionSource.Flag, "--deny-write"));
+        Assert.Equal(DecisionSource.Flag, denied.Match(Write(Project + "/.git/config"))?.Source);
+        using var none = Build(null);
+        Assert.Null(none.Match(Write(Project + "/.git/config")));
+    }
+
+    [Fact]
+    public async Task With_a_person_to_ask_a_guarded_write_is_asked_and_always_names_the_file()
+    {
+        var prompter = new FakePrompter(PromptAnswer.AllowAlways);
+        using var policy = Build(prompter, Allow(Project));
+        Assert.Null(policy.Match(Write(Project + "/.vscode/tasks.json")));
+        var d = await policy.DecideAsync(Write(Project + "/.vscode/tasks.json"), CancellationToken.None);
+        Assert.True(d.Allowed);
+        Assert.Single(prompter.Asked);
+        Assert.Null(prompter.Asked[0].SuggestedFolder);
+        Assert.Equal(Verdict.Allow, policy.Match(Write(Project + "/.vscode/tasks.json"))?.Verdict);
+        Assert.Null(policy.Match(Write(Project + "/.vscode/launch.json")));
+
+        // "all writes" does not cover the guard's names either.
+        var kind = new FakePrompter(PromptAnswer.AllowKind);
+        using var second = Build(kind, Allow(Project));
+        Assert.True((await second.DecideAsync(Write(Project + "/.envrc"), CancellationToken.None)).Allowed);
+        Assert.Null(second.Match(Write(Project + "/.git/config")));
+    }
+
+    [Fact]
+    public void A_folder_the_run_created_is_its_own_a_cloned_repository_works()
+    {
+        using var policy = Build(null, Allow(Project));
+        // git clone URL clone: mkdir clone, mkdir clone/.git, then config, hooks, the work tree's .vscode.
+        Assert.Equal(Verdict.Allow, policy.Match(Write(Project + "/clone", Operation.Create, directory: true))?.Verdict);
+        policy.Guard.DirectoryCreated(Project + "/clone");
+        foreach (var p in new[] { "/clone/.git", "/clone/.git/config", "/clone/.git/hooks/pre-commit.sample", "/clone/.vscode/settings.json", "/clone/.gitattributes" })
+        {
+            Assert.Equal(Verdict.Allow, policy.Match(Write(Project + p, Operation.Create))?.Verdict);
+        }
+
+        // The project itself is not the run's own: its .vscode and a .git file (a gitdir: link) stay guarded.
+        Assert.Equal(DecisionSource.Guard, policy.Match(Write(Project + "/.vscode/tasks.json", Operation.Create))?.Source);
+        Assert.Equal(DecisionSource.Guard, policy.Match(Write(Project + "/.git", Operation.Create))?.Source);
+    }
+
+    [Fact]
+    public void Git_init_in_an_existing_folder_makes_a_repository_whose_internals_are_the_runs_own()
+    {
+        using var policy = Build(null, Allow(Project));
+        var mkdir = Write(Project + "/repo/.git", Operation.Create, directory: true);
+        Assert.Equal(Verdict.Allow, policy.Match(mkdir)?.Verdict);
+        Assert.Equal(DecisionSource.Guard, policy.Match(Write(Project + "/repo/.git/config"))?.Source);
+        policy.Guard.DirectoryCreated(Project + "/repo/.git");
+        Assert.Equal(Verdict.Allow, policy.Match(Write(Project + "/repo/.git/config"))?.Verdict);
+        Assert.Equal(Verdict.Allow, policy.Match(Write(Project + "/repo/.git/hooks/pre-commit"))?.Verdict);
+        // ... but not the work tree around it, which the user had.
+        Assert.Equal(DecisionSource.Guard, policy.Match(Write(Project + "/repo/.vscode/tasks.json"))?.Source);
+        // A decision made by mkdir is not remembered for a file of the same name.
+        Assert.Equal(DecisionSource.Guard, policy.Match(Write(Project + "/repo/.git", Operation.Create))?.Source);
+    }
+
+    [Fact]
+    public void A_created_folder_loses_its_standing_when_a_folder_is_renamed_onto_it()
+    {
+        using var policy = Build(null, Allow(Project));
+        policy.Guard.DirectoryCreated(Project + "/x");
+        Assert.Equal(Verdict.Allow, policy.Match(Write(Project + "/x/.git/config"))?.Verdict);
+        // rename(project/src, project/x) replaces the empty x with the user's tree, hooks and all.
+        policy.Guard.Moved(Project + "/src");
+        policy.Guard.Moved(Project + "/x");
+        Assert.Equal(DecisionSource.Guard, policy.Match(Write(Project + "/x/.git/config"))?.Source);
+    }
+
+    [Fact]
+    public void The_runs_private_temp_dir_is_not_guarded()
+    {
+        using var policy = Build(null, Allow(Project));
+        Assert.Equal(Verdict.Allow, policy.Match(Write("/tmp/cordon-run/repo/.git/config"))?.Verdict);
+    }
+
+    [Fact]
+    public void A_folder_the_user_allowed_is_not_granted_whole_in_the_kernel_for_writes()
+    {
+        using var policy = Build(null, Allow(Project));
+        Assert.Null(policy.FolderVerdict(AccessKind.Write, Project));
+        Assert.Null(policy.FolderVerdict(AccessKind.Write, Project + "/src"));
+        Assert.Null(policy.FolderVerdict(AccessKind.Write, Project + "/.git/hooks"));
+        Assert.Equal(Verdict.Allow, policy.FolderVerdict(AccessKind.Write, Project + "/node_modules"));
+        Assert.Equal(Verdict.Allow, policy.FolderVerdict(AccessKind.Write, "/tmp/cordon-run"));
+        Assert.Null(policy.FolderVerdict(AccessKind.Write, Project + "/.vscode/node_modules"));
+        // Reads are not guarded.
+        using var reads = Build(null, new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(Project), DecisionSource.Flag, "r"));
+        Assert.Equal(Verdict.Allow, reads.FolderVerdict(AccessKind.Read, Project));
+    }
+}
+
+/// <summary>As root, the base rules grant only what the user could read without cordon (issue 19, point 9).</summary>
+public class RootReadTests
+{
+    private static Request Read(string path, bool unreadable) =>
+        new(AccessKind.Read, Operation.Read, path, null, new Subject(new ProcessSummary(42, "/usr/bin/cat", ["cat"]), 42, [], _ => false)) { UnreadableByUser = unreadable };
+
+    private static Policy Build(IPrompter? prompter, params Rule[] user) =>
+        new(user, BaseRules.For(new BaseContext("/root", "/tmp/cordon-run", "/usr/bin/cat")), prompter, "/root");
+
+    [Fact]
+    public void A_system_file_the_user_could_not_read_needs_a_rule_naming_it()
+    {
+        using var policy = Build(null);
+        Assert.Equal(Verdict.Allow, policy.Match(Read("/etc/postgresql/15/main/pg_hba.conf", unreadable: false))?.Verdict);
+        var d = policy.Match(Read("/etc/postgresql/15/main/pg_hba.conf", unreadable: true));
+        Assert.Equal(Verdict.Deny, d?.Verdict);
+        Assert.Equal(DecisionSource.Base, d?.Source);
+        // The readable answer was cached first: the unreadable request must not take it.
+        Assert.Equal(Verdict.Allow, policy.Match(Read("/etc/postgresql/15/main/pg_hba.conf", unreadable: false))?.Verdict);
+
+        using var named = Build(null, new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor("/etc/postgresql"), DecisionSource.Flag, "--allow-read=/etc/postgresql"));
+        Assert.Equal(Verdict.Allow, named.Match(Read("/etc/postgresql/15/main/pg_hba.conf", unreadable: true))?.Verdict);
+        using var asked = Build(new FakePrompter(PromptAnswer.AllowOnce));
+        Assert.Null(asked.Match(Read("/etc/postgresql/15/main/pg_hba.conf", unreadable: true)));
+
+        // The run's own TMPDIR and the terminal are not system files: root's own files there stay the program's.
+        Assert.Equal(Verdict.Allow, policy.Match(Read("/tmp/cordon-run/cc1.o", unreadable: true))?.Verdict);
+        Assert.Equal(Verdict.Allow, policy.Match(Read("/dev/pts/3", unreadable: true))?.Verdict);
+    }
+
+    [Theory]
+    [InlineData("/etc/wireguard/wg0.conf")]
+    [InlineData("/etc/NetworkManager/system-connections/home.nmconnection")]
+    [InlineData("/etc/kubernetes/admin.conf")]
+    [InlineData("/etc/kubernetes/pki/ca.key")]
+    [InlineData("/etc/mysql/debian.cnf")]
+    [InlineData("/root/.bash_history")]
+    public void Credentials_in_the_system_are_denied_even_when_world_readable(string path)
+    {
+        using var policy = Build(null);
+        Assert.Equal(Verdict.Deny, policy.Match(Read(path, unreadable: false))?.Verdict);
+    }
+
+    [Fact]
+    public void The_permission_bits_of_the_class_that_applies_decide()
+    {
+        var user = InvokingUser.Of(1000, [1000, 27]);
+        Assert.True(user.CanRead(0x1A0, 1000, 0)); // 0640 mine
+        Assert.False(user.CanRead(0x1A0, 0, 0)); // 0640 root:root
+        Assert.True(user.CanRead(0x1A0, 0, 27)); // 0640 root:sudo, a group of mine
+        Assert.False(user.CanRead(0x1A0, 0, 115)); // 0640 root:postgres
+        Assert.True(user.CanRead(0x1A4, 0, 0)); // 0644
+        Assert.False(user.CanRead(0x24, 1000, 1000)); // 0044: the owner class applies, and it has no read bit
+        Assert.False(InvokingUser.Others.CanRead(0x1A0, 0, 0));
+        Assert.True(InvokingUser.Others.CanRead(0x1A4, 0, 0));
+    }
+}
+
+/// <summary>Unix sockets lead to daemons that act outside the sandbox: only a rule naming the socket reaches one.</summary>
+public class DaemonSocketTests
+{
+    private static Request Connect(string path, Operation op = Operation.Connect) =>
+        new(AccessKind.Net, op, "unix:" + path, null, Subject.Unknown(1), new NetTarget(null, 0, [], path, "unix"));
+
+    [Theory]
+    [InlineData("/run/docker.sock")]
+    [InlineData("/run/user/1000/bus")]
+    [InlineData("/tmp/ssh-XXXX/agent.42")]
+    [InlineData("@/tmp/dbus-abstract")]
+    public void Everything_allowed_does_not_reach_a_daemons_socket_a_unix_rule_does(string path)
+    {
+        var any = new Rule(AccessKind.Net, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-net");
+        using var policy = new Policy([any], [], null);
+        Assert.Null(policy.Match(Connect(path)));
+        Assert.Null(policy.Match(Connect(path, Operation.Send)));
+        Assert.Equal(Verdict.Allow, policy.Match(Connect(path, Operation.Bind))?.Verdict);
+        using var named = new Policy([any, .. FlagRules.Parse(AccessKind.Net, Verdict.Allow, "unix:" + path, new FakeResolver())], [], null);
+        Assert.Equal(Verdict.Allow, named.Match(Connect(path))?.Verdict);
+    }
+}
+
+public class NewRepositoryTests
+{
+    [Fact]
+    public void A_repository_made_in_a_folder_the_user_had_is_reported_one_in_a_new_folder_is_not()
+    {
+        var guard = new OutsideCodeGuard();
+        guard.DirectoryCreated("/home/u/project/sub/.git");
+        guard.DirectoryCreated("/home/u/project/clone");
+        guard.DirectoryCreated("/home/u/project/clone/.git");
+        Assert.Equal(["/home/u/project/sub/.git"], guard.RepositoriesCreated);
+    }
+}
