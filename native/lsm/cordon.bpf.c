@@ -6,7 +6,14 @@
 /* A vmlinux.h from a newer bpftool declares the kernel's kfuncs, with that kernel's own signatures; the externs below
  * are declared once for every supported kernel instead (see there), so those declarations are left out. */
 #define BPF_NO_KFUNC_PROTOTYPES
+/* Newer kernels (Debian's 7.3 among them) are written with -fms-extensions: a struct embeds another by naming its
+ * tag alone ("struct ns_tree;" in struct ns_common), and their BTF says so. native/lsm/build compiles with
+ * -fms-extensions so that vmlinux.h keeps those members; clang then flags every such use as an extension, which is
+ * the point, so that one warning is off for the generated header only (as in the kernel's own build). */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wmicrosoft-anon-tag"
 #include "vmlinux.h"
+#pragma clang diagnostic pop
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
