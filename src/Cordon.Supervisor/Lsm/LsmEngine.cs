@@ -209,9 +209,6 @@ public sealed class LsmEngine : IDisposable
         return ids;
     }
 
-    /// <summary>The pin directories of the programs loaded now (for `cordon doctor`).</summary>
-    public static List<string> LoadedPrograms() => LsmPrograms.PinDirectories().ToList();
-
     /// <summary>`cordon unload`: detaches the programs that the LSM engine keeps loaded between runs.</summary>
     public static string Unload()
     {
