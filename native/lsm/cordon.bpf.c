@@ -3,7 +3,17 @@
  * asks cordon and waits (the "FUSE xattr RPC", see README.md next to this file). Every hook first checks that the
  * caller is in the sandbox's cgroup, which its processes cannot leave (the cgroup belongs to root).
  * Built with clang -target bpf against the guest kernel's vmlinux.h (CO-RE); loaded by src/Cordon.Lsm. */
+/* A vmlinux.h from a newer bpftool declares the kernel's kfuncs, with that kernel's own signatures; the externs below
+ * are declared once for every supported kernel instead (see there), so those declarations are left out. */
+#define BPF_NO_KFUNC_PROTOTYPES
+/* Newer kernels (Debian's 7.3 among them) are written with -fms-extensions: a struct embeds another by naming its
+ * tag alone ("struct ns_tree;" in struct ns_common), and their BTF says so. native/lsm/build compiles with
+ * -fms-extensions so that vmlinux.h keeps those members; clang then flags every such use as an extension, which is
+ * the point, so that one warning is off for the generated header only (as in the kernel's own build). */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wmicrosoft-anon-tag"
 #include "vmlinux.h"
+#pragma clang diagnostic pop
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
@@ -143,11 +153,15 @@ struct {
 	__type(value, struct cordon_request);
 } blank SEC(".maps");
 
+/* Kfuncs are not a stable interface: their signatures follow the kernel's. Each is declared here in a form that
+ * compiles against the BTF of every kernel cordon supports, and libbpf matches it to the running kernel's by name
+ * and (modifiers aside) type. bpf_path_d_path takes a "struct path *" in 6.12 and a "const struct path *" in later
+ * kernels (6.18's struct file has a const f_path): declared const, a path of either kind can be passed to it. */
 extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
 extern void bpf_task_release(struct task_struct *p) __ksym;
 extern struct file *bpf_get_task_exe_file(struct task_struct *task) __ksym;
 extern void bpf_put_file(struct file *file) __ksym;
-extern int bpf_path_d_path(struct path *path, char *buf, size_t buf__sz) __ksym;
+extern int bpf_path_d_path(const struct path *path, char *buf, size_t buf__sz) __ksym;
 extern int bpf_get_file_xattr(struct file *file, const char *name__str, struct bpf_dynptr *value_p) __ksym;
 
 static __always_inline struct cordon_state *shared_state(void)
@@ -327,7 +341,7 @@ static int ask_name(__u64 cg, const struct path *dir, struct dentry *dentry, __u
 	if (!req)
 		return -EACCES;
 	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-	if (bpf_path_d_path((struct path *)dir, req->path, sizeof(req->path)) < 0 ||
+	if (bpf_path_d_path(dir, req->path, sizeof(req->path)) < 0 ||
 	    bpf_probe_read_kernel_str(req->name, sizeof(req->name), name) < 0) {
 		cancel();
 		return -EACCES;
@@ -343,7 +357,7 @@ static int ask_path(__u64 cg, const struct path *path, __u32 op)
 	struct cordon_request *req = begin(op);
 	if (!req)
 		return -EACCES;
-	if (bpf_path_d_path((struct path *)path, req->path, sizeof(req->path)) < 0) {
+	if (bpf_path_d_path(path, req->path, sizeof(req->path)) < 0) {
 		cancel();
 		return -EACCES;
 	}

@@ -25,21 +25,7 @@ internal static class Doctor
         Line(o, landlock >= 6, $"Landlock ABI {landlock}", landlock >= 6
             ? "signals and abstract Unix sockets of the sandbox are scoped: nothing inside can signal or reach processes outside"
             : "no signal scoping (needs ABI 6, Linux 6.12): the sandbox can signal your other processes; daemons it starts may outlive cordon");
-        var lsm = Read("/sys/kernel/security/lsm");
-        string? lsmMissing = LsmEngine.Unavailable();
-        Line(o, null, "BPF LSM", lsm is null ? "unknown (cannot read /sys/kernel/security/lsm; try as root)"
-            : lsm.Trim().Split(',').Contains("bpf") ? "enabled in this kernel"
-            : $"not enabled (active: {lsm.Trim()})");
-        Line(o, null, "engine", lsmMissing is null
-            ? "lsm (--engine auto): decisions at the kernel's security hooks; the program runs as the sudo user"
-            : $"seccomp (--engine auto); the LSM engine cannot run here: {lsmMissing}");
-        if (lsmMissing is null)
-        {
-            var loaded = LsmEngine.LoadedPrograms();
-            Line(o, null, "LSM programs", loaded.Count == 0
-                ? "not loaded; the first run with the LSM engine loads them (seconds under emulation) and leaves them loaded"
-                : $"loaded ({string.Join(", ", loaded)}), idle between runs; 'sudo cordon unload' detaches them");
-        }
+        LsmLines(o);
 
         var uring = Read("/proc/sys/kernel/io_uring_disabled")?.Trim();
         Line(o, null, "io_uring", uring is null ? "sysctl absent" : $"io_uring_disabled={uring}; cordon refuses io_uring inside the sandbox either way (its operations bypass seccomp)");
@@ -64,6 +50,33 @@ internal static class Doctor
         Line(o, null, "running as", root ? "root" : "an ordinary user: the seccomp engine (no root needed)");
         o.WriteLine(canRun ? "verdict: cordon can run here." : "verdict: cordon cannot run here.");
         return canRun ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The LSM engine: each fact it needs on its own line (root, BPF LSM, the build, the BPF file system, cgroup2, and
+    /// the lockdown mode), then, where those allow, a real load of the programs, and the engine `--engine auto` picks.
+    /// </summary>
+    private static void LsmLines(TextWriter o)
+    {
+        var checks = LsmAvailability.Cheap(withMemo: false);
+        checks.Insert(2, LsmAvailability.LockdownCheck());
+        if (checks.All(c => c.Ok))
+        {
+            checks.Add(LsmAvailability.Load());
+        }
+
+        foreach (var c in checks.Where(c => c.What != "running as"))
+        {
+            Line(o, null, c.What, c.Ok ? c.Text : "NO: " + c.Text);
+        }
+
+        var why = checks.FirstOrDefault(c => !c.Ok);
+        Line(o, null, "engine", why switch
+        {
+            null => "lsm (--engine auto): decisions at the kernel's security hooks; the program runs as the sudo user",
+            { What: "running as" } => $"seccomp (--engine auto): the LSM engine cannot run here: {why.Text}",
+            _ => $"seccomp (--engine auto): the LSM engine cannot run here (\"{why.What}\" above)",
+        });
     }
 
     private static void Line(TextWriter o, bool? ok, string what, string text) =>

@@ -363,9 +363,13 @@ public static class Program
             }
 
             string engineName = result.GetValue(options.Engine) ?? "auto";
-            using var lsm = engineName == "lsm" || (engineName == "auto" && LsmEngine.Unavailable() is null)
-                ? LsmEngine.Start(policy, reporter)
-                : null;
+            // auto: the LSM engine where it starts, else the seccomp engine (with one line why, where that is news).
+            using var lsm = engineName switch
+            {
+                "lsm" => LsmEngine.Start(policy, reporter),
+                "auto" => LsmEngine.StartIfPossible(policy, reporter, why => messages.WriteLine($"cordon: {why}; using the seccomp engine")),
+                _ => null,
+            };
             var runAs = lsm is null ? null : SystemPathResolver.SudoUser();
             if (runAs is var (uid, gid))
             {

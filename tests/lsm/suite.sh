@@ -326,6 +326,11 @@ why="rc=$rc out=$out; $progs programs still loaded; $(ls /sys/fs/bpf)"
 t unload_detaches_every_program eval '[ $rc = 0 ] && [ "$progs" = 0 ] && ! ls /sys/fs/bpf | grep -q cordon'
 out=$("$C" unload 2>&1); rc=$?
 why="rc=$rc out=$out"; t unload_with_nothing_loaded_says_so eval '[ $rc = 0 ] && has "$out" "not loaded"'
+# doctor decides from a real load: with nothing loaded it loads and verifies the programs, then releases them.
+out=$("$C" doctor 2>&1)
+for i in $(seq 40); do progs=$($B prog list | grep -c cordon_); [ "$progs" = 0 ] && break; sleep 0.5; done
+why="doctor: $(printf '%s' "$out" | grep -E 'LSM programs|engine'); $progs programs loaded after it"
+t doctor_loads_the_programs_for_real_and_leaves_nothing_loaded eval 'has "$out" "LSM programs: the kernel loads and verifies them" && has "$out" "engine: lsm" && [ "$progs" = 0 ] && ! ls /sys/fs/bpf | grep -q cordon'
 out=$(run -- cat $W/a.txt 2>&1)
 why="out=$out"; t a_run_after_unload_loads_them_again_and_decides eval '! has "$out" hello && [ "$($B prog list | grep -c "name cordon_file_open ")" = 1 ]'
 

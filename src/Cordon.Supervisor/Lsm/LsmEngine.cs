@@ -56,34 +56,32 @@ public sealed class LsmEngine : IDisposable
     /// <summary>Where the BPF object and the helper executable are looked for: next to cordon.</summary>
     public static string NativeDirectory => AppContext.BaseDirectory;
 
-    /// <summary>Why the LSM engine cannot run here, or null when it can.</summary>
-    public static string? Unavailable()
+    /// <summary>Why the LSM engine cannot run here (the cheap checks, <see cref="LsmAvailability"/>), or null when it may.</summary>
+    public static string? Unavailable() => LsmAvailability.Unavailable();
+
+    /// <summary>
+    /// `--engine auto`: the LSM engine when it starts, else null. Where the cheap checks already rule it out (an
+    /// ordinary user, no BPF LSM, no BPF file system, not built) the seccomp engine is simply what "auto" means, and
+    /// nothing is said (`cordon doctor` says why). Where they pass and the engine still fails, which a user running as
+    /// root expects least (a kernel that refuses the programs, as under lockdown), <paramref name="fellBack"/> hears
+    /// why, in one line, at every run. A refusal costs one failed load per boot: later runs find it remembered.
+    /// </summary>
+    public static LsmEngine? StartIfPossible(Policy.Policy policy, IDecisionObserver observer, Action<string> fellBack)
     {
-        if (Libc.GetEUid() != 0)
+        if (LsmAvailability.Unavailable(withMemo: false) is not null)
         {
-            return "it needs root (run cordon with sudo; the program still runs as you)";
+            return null;
         }
 
-        var lsm = ProcFs.ReadText("/sys/kernel/security/lsm");
-        if (lsm is null || !lsm.Trim().Split(',').Contains("bpf"))
+        try
         {
-            return "the kernel's active LSM list has no \"bpf\" (boot with lsm=...,bpf on Linux 6.12 or later)";
+            return Start(policy, observer);
         }
-
-        foreach (var file in new[] { "cordon-lsm.bpf.o", "cordon-lsm-helper" })
+        catch (SandboxException e)
         {
-            if (!File.Exists(Path.Combine(NativeDirectory, file)))
-            {
-                return $"{file} is not built (native/lsm/build; it needs clang and bpftool)";
-            }
+            fellBack(e.Message);
+            return null;
         }
-
-        if (!Directory.Exists(LsmPrograms.BpfFs) || !(ProcFs.ReadText("/proc/self/mountinfo", 1 << 20) ?? "").Contains(" " + LsmPrograms.BpfFs + " ", StringComparison.Ordinal))
-        {
-            return $"no BPF file system at {LsmPrograms.BpfFs} (mount -t bpf bpf {LsmPrograms.BpfFs})";
-        }
-
-        return CgroupRoot() is null ? "no cgroup2 file system is mounted" : null;
     }
 
     /// <summary>Loads and attaches the BPF programs, mounts the file system and starts the helper.</summary>
@@ -103,6 +101,12 @@ public sealed class LsmEngine : IDisposable
         {
             engine.Setup(rootLevel);
             return engine;
+        }
+        catch (LsmRefusedException e)
+        {
+            engine.Dispose();
+            LsmAvailability.Remember(e.Message);
+            throw new SandboxException("the LSM engine cannot run here: " + e.Message);
         }
         catch (Exception e)
         {
@@ -204,9 +208,6 @@ public sealed class LsmEngine : IDisposable
 
         return ids;
     }
-
-    /// <summary>The pin directories of the programs loaded now (for `cordon doctor`).</summary>
-    public static List<string> LoadedPrograms() => LsmPrograms.PinDirectories().ToList();
 
     /// <summary>`cordon unload`: detaches the programs that the LSM engine keeps loaded between runs.</summary>
     public static string Unload()
@@ -519,7 +520,7 @@ public sealed class LsmEngine : IDisposable
     }
 
     /// <summary>The cgroup2 mount and the depth of its root in the hierarchy (from /proc/self/mountinfo).</summary>
-    private static (string Mount, int Level)? CgroupRoot()
+    internal static (string Mount, int Level)? CgroupRoot()
     {
         var info = ProcFs.ReadText("/proc/self/mountinfo", 1 << 20);
         foreach (var line in (info ?? "").Split('\n'))

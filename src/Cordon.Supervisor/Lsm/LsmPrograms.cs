@@ -168,8 +168,32 @@ internal sealed class LsmPrograms : IDisposable
         }
     }
 
-    /// <summary>Loads the object, attaches every program and pins the links, then the maps (state last, with the count of links).</summary>
-    private static unsafe void Load(string objectPath, string dir)
+    /// <summary>Whether this build's programs are loaded, attached and completely pinned.</summary>
+    public static bool LoadedHere(string objectPath) => Complete(DirectoryFor(objectPath));
+
+    /// <summary>
+    /// Loads the object into the kernel (every program verified) and releases it at once, attaching nothing: null
+    /// when the kernel takes it, else the line saying why not (`cordon doctor`).
+    /// </summary>
+    public static string? TryLoad(string objectPath)
+    {
+        try
+        {
+            using var bpf = OpenAndLoad(objectPath);
+            return null;
+        }
+        catch (LsmRefusedException e)
+        {
+            return e.Message;
+        }
+        catch (ErrnoException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Opens the object and loads its programs and maps into the kernel; a refusal is an <see cref="LsmRefusedException"/>.</summary>
+    private static BpfObjectHandle OpenAndLoad(string objectPath)
     {
         _ = LibBpf.SetPrint(0);
         var obj = LibBpf.ObjectOpenFile(objectPath, 0);
@@ -178,12 +202,22 @@ internal sealed class LsmPrograms : IDisposable
             throw new ErrnoException($"bpf_object__open_file({Path.GetFileName(objectPath)})", Io.LastErrno);
         }
 
-        using var bpf = new BpfObjectHandle();
+        var bpf = new BpfObjectHandle();
         Marshal.InitHandle(bpf, obj);
         if (LibBpf.ObjectLoad(bpf) != 0)
         {
-            throw new ErrnoException("loading the BPF programs (bpf_object__load)", Io.LastErrno);
+            var errno = Io.LastErrno;
+            bpf.Dispose();
+            throw new LsmRefusedException(LsmAvailability.Refusal("bpf_object__load", errno));
         }
+
+        return bpf;
+    }
+
+    /// <summary>Loads the object, attaches every program and pins the links, then the maps (state last, with the count of links).</summary>
+    private static unsafe void Load(string objectPath, string dir)
+    {
+        using var bpf = OpenAndLoad(objectPath);
 
         System.IO.Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
@@ -195,7 +229,7 @@ internal sealed class LsmPrograms : IDisposable
                 nint link = LibBpf.ProgramAttach(prog);
                 if (link == 0)
                 {
-                    throw new ErrnoException($"attaching {name}", Io.LastErrno);
+                    throw new LsmRefusedException(LsmAvailability.Refusal($"attaching {name}", Io.LastErrno));
                 }
 
                 // Pinned, a link outlives cordon: closing our descriptor leaves the program attached.
@@ -367,3 +401,6 @@ internal sealed class LsmPrograms : IDisposable
         }
     }
 }
+
+/// <summary>The kernel would not load or attach the LSM engine's programs: the message is the line for the user.</summary>
+internal sealed class LsmRefusedException(string message) : Exception(message);
