@@ -48,6 +48,7 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
         string verb = r.Operation switch
         {
             Operation.Read => "read of",
+            Operation.List => "listing",
             Operation.Write => "write to",
             Operation.Create => "creating",
             Operation.Delete => "deleting",

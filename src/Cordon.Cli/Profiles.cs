@@ -96,7 +96,7 @@ internal static class Profiles
     /// <summary>Saves a remembered answer into the active profile. "All of this kind" answers last for the run only.</summary>
     public static void SaveAnswer(string path, Rule rule, IPathResolver resolver, TextWriter messages)
     {
-        if (rule.Source != DecisionSource.Prompt || rule.Descriptor is AnyDescriptor)
+        if (rule.Source != DecisionSource.Prompt || rule.Descriptor is AnyDescriptor or AllButSensitiveDescriptor)
         {
             return;
         }

@@ -13,7 +13,7 @@ public enum AccessKind
 /// <summary>What the process literally tried to do; several operations share one <see cref="AccessKind"/>.</summary>
 public enum Operation
 {
-    /// <summary>Open for reading (a directory: list it).</summary>
+    /// <summary>Open a file for reading (the seccomp engine says <see cref="List"/> for a directory).</summary>
     Read,
     /// <summary>Open an existing file for writing (or truncate it).</summary>
     Write,
@@ -31,6 +31,8 @@ public enum Operation
     Listen,
     Send,
     EnvRead,
+    /// <summary>Open a directory for reading, to list it: decided as <see cref="AccessKind.Read"/> of that directory.</summary>
+    List,
 }
 
 /// <summary>

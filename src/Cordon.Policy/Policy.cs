@@ -370,13 +370,15 @@ public sealed class Policy : IDisposable
         var verdict = answer is PromptAnswer.AllowAlways or PromptAnswer.AllowFolder or PromptAnswer.AllowKind ? Verdict.Allow : Verdict.Deny;
         IReadOnlyList<Descriptor> descriptors = answer switch
         {
+            // "All reads" means all but the credentials places: those still get their own question.
+            PromptAnswer.AllowKind when request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run => [new AllButSensitiveDescriptor(home)],
             PromptAnswer.AllowKind => [new AnyDescriptor()],
             PromptAnswer.AllowFolder or PromptAnswer.DenyFolder when folder is not null => [new PathDescriptor(folder)],
             // An address several looked-up names share: the answer covers every name the question showed, and no
             // other (a rule per name, so that each also covers that name's other addresses).
             _ when request.Net is { Names.Count: > 1 } named =>
                 named.Names.Select(n => NetDescriptor.Parse(named.Port > 0 ? $"{n}:{named.Port}" : n)[0]).ToList(),
-            _ => [Exact(request)],
+            _ => [Remembered(request)],
         };
         var rules = descriptors.Select(d => Remembered(request, verdict, d)).ToList();
         foreach (var rule in rules)
@@ -390,9 +392,24 @@ public sealed class Policy : IDisposable
     private static Rule Remembered(Request request, Verdict verdict, Descriptor descriptor)
     {
         string flag = FlagRules.FlagName(request.Kind, verdict);
-        return new Rule(request.Kind, verdict, descriptor, DecisionSource.Prompt,
-            descriptor is AnyDescriptor ? $"{flag} (answered at the prompt)" : $"{flag}={descriptor.Text} (answered at the prompt)");
+        return new Rule(request.Kind, verdict, descriptor, DecisionSource.Prompt, descriptor switch
+        {
+            AnyDescriptor => $"{flag} (answered at the prompt)",
+            AllButSensitiveDescriptor => $"{flag} except credentials places (answered at the prompt)",
+            _ => $"{flag}={descriptor.Text} (answered at the prompt)",
+        });
     }
+
+    /// <summary>
+    /// What "always" (allow or deny) remembers: the resource as the person saw it. A path usually covers what lies
+    /// below it, but for a listing, and for a folder no single answer may open (the home directory, a folder with
+    /// credentials inside, "/", /opt), it is that path alone: listing a directory is not reading its files.
+    /// </summary>
+    private Descriptor Remembered(Request request) =>
+        request.Kind is AccessKind.Read or AccessKind.Write && request.Resource.StartsWith('/')
+            && (request.Operation == Operation.List || !SafeToGrant(request.Resource))
+            ? new ExactPathDescriptor(request.Resource)
+            : Exact(request);
 
     /// <summary>Adds a user rule for the rest of the run.</summary>
     public void Add(Rule rule)
@@ -459,17 +476,11 @@ public sealed class Policy : IDisposable
         return flag + "=" + Exact(request).Text;
     }
 
-    private static readonly string[] Sensitive =
-    [
-        ".ssh", ".aws", ".gnupg", ".config/gh", ".npmrc", ".netrc", ".docker", ".kube", ".azure", ".config/gcloud",
-        ".local/share/keyrings", ".password-store", ".mozilla", ".config/google-chrome", ".config/chromium",
-        ".bashrc", ".bash_profile", ".profile", ".zshrc", ".zprofile", ".config/fish", ".pypirc", ".git-credentials",
-        ".cargo/credentials", ".cargo/credentials.toml", ".config/git/credentials",
-    ];
-
     /// <summary>
-    /// The folder a prompt may offer to grant: the resource's directory, but never "/", never the home directory
-    /// itself or anything above it, and never a place that holds credentials or shell start-up files.
+    /// The folder a prompt may offer to grant: the project, a tool's cache, else the directory listed (for a listing)
+    /// or the resource's directory; never "/" or a folder right below it (/opt, /var), never the home directory or
+    /// anything above it, and never a place that holds credentials or shell start-up files, or a folder with one
+    /// inside (~/.config holds ~/.config/gh).
     /// </summary>
     public string? SuggestFolder(Request request)
     {
@@ -483,7 +494,7 @@ public sealed class Policy : IDisposable
             return null;
         }
 
-        if (Project is { Length: > 1 } project && request.Resource.StartsWith(project + "/", StringComparison.Ordinal) && !Covers(project, home))
+        if (Project is { Length: > 1 } project && request.Resource.StartsWith(project + "/", StringComparison.Ordinal) && SafeToGrant(project))
         {
             return project;
         }
@@ -494,17 +505,12 @@ public sealed class Policy : IDisposable
         }
 
         int slash = request.Resource.LastIndexOf('/');
-        var folder = slash <= 0 ? "/" : request.Resource[..slash];
-        if (folder == "/" || (home is not null && (home == folder || home.StartsWith(folder + "/", StringComparison.Ordinal))))
-        {
-            return null;
-        }
-
-        return folder;
+        var folder = request.Operation == Operation.List ? request.Resource : slash <= 0 ? "/" : request.Resource[..slash];
+        return SafeToGrant(folder) ? folder : null;
     }
 
-    private static bool Covers(string folder, string? path) =>
-        path is not null && (path == folder || path.StartsWith(folder + "/", StringComparison.Ordinal));
+    /// <summary>Whether a folder's whole tree may be granted by one answer (see <see cref="SuggestFolder"/>).</summary>
+    public bool SafeToGrant(string folder) => !Sensitive.IsTopLevel(folder) && !Sensitive.Reachable(home, folder);
 
     /// <summary>Tool caches in the home: one grant for the whole cache is what a person means by "this folder".</summary>
     private static readonly string[] Caches =
@@ -543,15 +549,6 @@ public sealed class Policy : IDisposable
         return null;
     }
 
-    /// <summary>True for paths in or at the places that hold credentials or shell start-up files.</summary>
-    public bool IsSensitive(string path)
-    {
-        if (home is null || !path.StartsWith(home + "/", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var inHome = path[(home.Length + 1)..];
-        return Sensitive.Any(s => inHome == s || inHome.StartsWith(s + "/", StringComparison.Ordinal));
-    }
+    /// <summary>True for paths in or at the places that hold credentials or shell start-up files (<see cref="Sensitive"/>).</summary>
+    public bool IsSensitive(string path) => Sensitive.Contains(home, path);
 }

@@ -57,6 +57,8 @@ public static partial class FlagRules
     {
         switch (kind)
         {
+            case AccessKind.Read or AccessKind.Write when item.StartsWith(ExactPathDescriptor.Prefix, StringComparison.Ordinal):
+                return [new ExactPathDescriptor(ResolvePath(item[ExactPathDescriptor.Prefix.Length..], resolver))];
             case AccessKind.Read or AccessKind.Write:
                 return [new PathDescriptor(ResolvePath(item, resolver))];
             case AccessKind.Run when !item.Contains('/'):

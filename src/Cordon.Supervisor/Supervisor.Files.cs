@@ -231,7 +231,9 @@ internal sealed partial class Supervisor
         bool possessed = ownFd >= 0 && ProcFs.FdAccessMode(c.Tid, ownFd) is int held && Covers(held, access);
         if (!possessed)
         {
-            if (read && !await Allowed(c, AccessKind.Read, Operation.Read, canonical, requestedText).ConfigureAwait(false))
+            // A directory opened for reading is listed: "always" for it then covers the listing, not its files.
+            var readOp = st.Type == Kernel.S_IFDIR ? Operation.List : Operation.Read;
+            if (read && !await Allowed(c, AccessKind.Read, readOp, canonical, requestedText).ConfigureAwait(false))
             {
                 c.Fail(Errno.EACCES);
                 return;

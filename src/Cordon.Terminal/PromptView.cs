@@ -19,6 +19,7 @@ public static class PromptView
     public static string Verb(Request r) => r.Operation switch
     {
         Operation.Read => "read",
+        Operation.List => "list",
         Operation.Write => "write",
         Operation.Create => "create",
         Operation.Delete => "delete",
@@ -151,7 +152,7 @@ public static class PromptView
         PromptAnswer.AllowOnce => "allowed once",
         PromptAnswer.AllowAlways => "allowed from now on",
         PromptAnswer.AllowFolder => "allowed the folder " + Display.Short(q.SuggestedFolder ?? q.Request.Resource, 60),
-        PromptAnswer.AllowKind => "allowed all " + KindPlural(q.Request.Kind),
+        PromptAnswer.AllowKind => "allowed all " + KindPlural(q.Request.Kind) + (q.Request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run ? " but credentials places" : ""),
         PromptAnswer.DenyOnce => "denied once",
         PromptAnswer.DenyAlways => "denied from now on",
         PromptAnswer.DenyFolder => "denied the folder " + Display.Short(q.SuggestedFolder ?? q.Request.Resource, 60),

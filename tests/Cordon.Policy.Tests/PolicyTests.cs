@@ -295,7 +295,8 @@ public class PolicyTests
     [Theory]
     [InlineData("/home/u/project/src/a.c", "/home/u/project/src")]
     [InlineData("/home/u/a.txt", null)] // never the home directory itself
-    [InlineData("/etc/x", "/etc")]
+    [InlineData("/etc/x", null)] // never a top-level folder whole
+    [InlineData("/etc/apt/sources.list", "/etc/apt")]
     [InlineData("/x", null)] // never /
     [InlineData("/home/u/.ssh/config", null)]
     [InlineData("/home/u/.config/gh/hosts.yml", null)]
