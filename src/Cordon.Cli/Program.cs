@@ -260,7 +260,7 @@ public static class Program
 
         // A person is asked only when there is one: stdin and stderr are a terminal and --no-prompt is absent.
         // In learn mode nobody is asked: everything is allowed and recorded.
-        var learner = profiles.LearnPath is { } learnPath ? new Learner(learnPath, profiles.LearnBase!, resolver) : null;
+        var learner = profiles.LearnPath is { } learnPath ? new Learner(learnPath, profiles.LearnBase!, resolver, envRules) : null;
         using var tty = result.GetValue(options.NoPrompt) || learner is not null ? null : TerminalProxy.TryCreate();
         IPrompter? prompter = learner is not null ? learner : tty is null ? null : new TerminalPrompter(tty);
         var messages = tty is null ? error : new ProxyMessageWriter(tty);
@@ -302,6 +302,11 @@ public static class Program
             if (log is not null)
             {
                 reporter = new Observers(log, reporter);
+            }
+
+            if (learner is not null)
+            {
+                reporter = new Observers(learner, reporter);
             }
 
             string engineName = result.GetValue(options.Engine) ?? "auto";
