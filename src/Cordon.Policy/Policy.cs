@@ -21,6 +21,8 @@ public sealed class Policy : IDisposable
     private readonly Lock pendingGate = new();
     private readonly Dictionary<(AccessKind, string), TaskCompletionSource<Decision>> pending = [];
     private readonly Dictionary<(AccessKind, string), int> askedPerFolder = [];
+    private readonly Dictionary<(AccessKind, string, int), (Decision Decision, long At)> answeredOnce = [];
+    private readonly List<(AccessKind Kind, string Resource)> askedRecently = [];
     private Rule[][] userRules;
 
     /// <summary>Answer given to requests whose asker went away (process gone) while they waited for a prompt.</summary>
@@ -52,6 +54,15 @@ public sealed class Policy : IDisposable
 
     /// <summary>How long a question waits for a burst of requests to queue up (zero for a prompter that is not a person).</summary>
     public TimeSpan BurstWindow { get; init; } = DefaultBurstWindow;
+
+    /// <summary>
+    /// A "once" answer also answers the same request from the same process this soon after it: vim opening "."
+    /// four times in a row is one question, not four.
+    /// </summary>
+    public TimeSpan RepeatWindow { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How many recent questions sibling folding looks back on (see <see cref="Siblings"/>).</summary>
+    private const int SiblingMemory = 64;
 
     /// <summary>Raised when a prompt answer became a rule for the rest of the run (profiles save it).</summary>
     public event Action<Rule>? RuleRemembered;
@@ -283,7 +294,7 @@ public sealed class Policy : IDisposable
         await promptTurn.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var meanwhile = Match(request);
+            var meanwhile = Match(request) ?? AnsweredJustNow(request);
             if (meanwhile is not null)
             {
                 return meanwhile;
@@ -297,7 +308,15 @@ public sealed class Policy : IDisposable
             }
 
             string? folder = SuggestFolder(request);
-            var question = new PromptQuestion(request, folder, Flood(request, folder));
+            var flood = Flood(request, folder);
+            var siblingFlood = Siblings(request);
+            if (flood is null && siblingFlood is var (pattern, siblings))
+            {
+                folder = pattern;
+                flood = new FloodInfo(siblings + 1, 0);
+            }
+
+            var question = new PromptQuestion(request, folder, flood);
             using var timeout = PromptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             if (PromptTimeout is { } limit)
             {
@@ -319,12 +338,111 @@ public sealed class Policy : IDisposable
                 return Decision.Error("the question could not be shown or answered");
             }
 
-            return Record(request, answer, folder);
+            var decision = Record(request, answer, folder);
+            if (answer is PromptAnswer.AllowOnce or PromptAnswer.DenyOnce)
+            {
+                lock (pendingGate)
+                {
+                    answeredOnce[(request.Kind, request.Resource, request.Subject.Process.Pid)] = (decision, Environment.TickCount64);
+                }
+            }
+
+            return decision;
         }
         finally
         {
             promptTurn.Release();
         }
+    }
+
+    /// <summary>The "once" answer this process got for this very request within <see cref="RepeatWindow"/>, if any.</summary>
+    private Decision? AnsweredJustNow(Request request)
+    {
+        lock (pendingGate)
+        {
+            long now = Environment.TickCount64;
+            foreach (var stale in answeredOnce.Where(e => now - e.Value.At > (long)RepeatWindow.TotalMilliseconds).Select(e => e.Key).ToList())
+            {
+                answeredOnce.Remove(stale);
+            }
+
+            return answeredOnce.TryGetValue((request.Kind, request.Resource, request.Subject.Process.Pid), out var recent)
+                ? recent.Decision with { Rule = recent.Decision.Rule + " (the same request again, just after)" }
+                : null;
+        }
+    }
+
+    /// <summary>
+    /// Requests that differ from earlier questions in one folder component only (/proc/1/stat, /proc/2/stat, ...)
+    /// are a flood too, across folders: from the third, the question offers the pattern (/proc/*/stat) as its
+    /// folder. Never a pattern that could reach a credentials place (its fixed part must be safe to grant), never
+    /// one whose first component varies.
+    /// </summary>
+    private (string Pattern, int Asked)? Siblings(Request request)
+    {
+        var resource = request.Resource;
+        if (request.Kind is not (AccessKind.Read or AccessKind.Write) || !resource.StartsWith('/') || Glob.IsPattern(resource) || IsSensitive(resource))
+        {
+            return null;
+        }
+
+        var segs = resource.Split('/');
+        var counts = new int[segs.Length];
+        lock (pendingGate)
+        {
+            foreach (var (kind, earlier) in askedRecently)
+            {
+                if (kind != request.Kind || SoleDifference(segs, earlier.Split('/')) is not int i)
+                {
+                    continue;
+                }
+
+                counts[i]++;
+            }
+
+            askedRecently.Add((request.Kind, resource));
+            if (askedRecently.Count > SiblingMemory)
+            {
+                askedRecently.RemoveAt(0);
+            }
+        }
+
+        for (int i = 2; i < segs.Length - 1; i++)
+        {
+            if (counts[i] >= FloodThreshold - 1 && !Sensitive.Reachable(home, string.Join('/', segs[..i])))
+            {
+                var pattern = (string[])segs.Clone();
+                pattern[i] = "*";
+                return (string.Join('/', pattern), counts[i]);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The one index at which two paths of the same depth differ, or null.</summary>
+    private static int? SoleDifference(string[] a, string[] b)
+    {
+        if (a.Length != b.Length)
+        {
+            return null;
+        }
+
+        int? found = null;
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (a[i] != b[i])
+            {
+                if (found is not null)
+                {
+                    return null;
+                }
+
+                found = i;
+            }
+        }
+
+        return found;
     }
 
     /// <summary>How crowded this folder's questions are: null while it is not (see <see cref="FloodThreshold"/>).</summary>

@@ -54,7 +54,7 @@ public static class PromptView
         };
         if (q.SuggestedFolder is { } folder)
         {
-            list.Add(new('f', PromptAnswer.AllowFolder, "folder " + Display.Short(folder, 48)));
+            list.Add(new('f', PromptAnswer.AllowFolder, (folder.Contains('*', StringComparison.Ordinal) ? "all " : "folder ") + Display.Short(folder, 48)));
         }
 
         list.Add(new('A', PromptAnswer.AllowKind, "all " + KindPlural(q.Request.Kind)));
