@@ -122,6 +122,9 @@ public sealed record NetTarget(
     string? UnixPath,
     string Family)
 {
+    /// <summary>What the address is to this machine, for people ("the system's DNS server"); never matched by rules.</summary>
+    public string? Role { get; init; }
+
     /// <summary>The text shown to people and written to logs: "name:443 (1.2.3.4)", "1.2.3.4:443", "unix:/run/x.sock".</summary>
     public string Display
     {
@@ -140,8 +143,8 @@ public sealed record NetTarget(
             var addr = Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
                 ? "[" + Address + "]"
                 : Address.ToString();
-            return Names.Count > 0
-                ? $"{string.Join(", ", Names)}:{Port} ({addr})"
+            return Names.Count > 0 ? $"{string.Join(", ", Names)}:{Port} ({addr})"
+                : Role is not null ? $"{Role} ({addr}:{Port})"
                 : $"{addr}:{Port}";
         }
     }

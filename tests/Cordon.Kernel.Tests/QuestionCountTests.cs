@@ -114,3 +114,23 @@ public sealed class ChosenDenialTests : IDisposable
         s.AssertNoSecret(saved);
     }
 }
+
+/// <summary>The DNS server is named as what it is, not shown as a bare address.</summary>
+public sealed class DnsServerNameTests : IDisposable
+{
+    private readonly Sandboxed s = new();
+
+    public void Dispose() => s.Dispose();
+
+    [Fact]
+    public void A_lookup_says_it_goes_to_the_systems_dns_server()
+    {
+        var servers = Cordon.Supervisor.SystemResolvers.Parse(File.Exists("/etc/resolv.conf") ? File.ReadAllText("/etc/resolv.conf") : null);
+        var r = s.Cordon("run", "--no-prompt", "--", "getent", "hosts", "cordon-lookup.example");
+        Assert.NotEqual(0, r.ExitCode);
+        var line = r.Stderr.Split('\n').FirstOrDefault(l => l.Contains(":53", StringComparison.Ordinal)) ?? "";
+        Assert.Contains("the system's DNS server (", line, StringComparison.Ordinal);
+        Assert.Contains(servers.Select(a => a.ToString()), a => line.Contains(a + ":53)", StringComparison.Ordinal) || line.Contains("[" + a + "]:53)", StringComparison.Ordinal));
+        Assert.Contains("--allow-net=", line, StringComparison.Ordinal); // the flag still names the address
+    }
+}

@@ -78,3 +78,17 @@ public class RepeatTests
         Assert.All(prompter.Asked, q => Assert.False(q.SuggestedFolder?.Contains('*', StringComparison.Ordinal) == true, q.SuggestedFolder));
     }
 }
+
+public class NetDisplayTests
+{
+    [Fact]
+    public void A_role_names_the_address_and_is_never_matched()
+    {
+        var t = new NetTarget(System.Net.IPAddress.Parse("10.255.255.53"), 53, [], null, "inet") { Role = "the system's DNS server" };
+        Assert.Equal("the system's DNS server (10.255.255.53:53)", t.Display);
+        var r = new Request(AccessKind.Net, Operation.Send, t.Display, null, Subject.Unknown(1), t);
+        Assert.Equal("--allow-net=10.255.255.53:53", Policy.SuggestFlag(r));
+        Assert.Equal("10.255.255.53:53", Policy.Exact(r).Text);
+        Assert.Equal("resolver:53 (10.255.255.53)", (t with { Names = ["resolver"] }).Display); // a looked-up name says more
+    }
+}
