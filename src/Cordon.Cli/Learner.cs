@@ -64,18 +64,20 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
         var result = new List<(ProfileEntry, bool)>();
         foreach (var kind in new[] { AccessKind.Read, AccessKind.Write })
         {
-            var exact = new List<string>();
+            var exact = new List<(string Path, bool Sensitive)>();
             var paths = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var ((k, resource), (_, folder)) in seen)
+            foreach (var ((k, resource), (request, folder)) in seen)
             {
                 if (k != kind)
                 {
                     continue;
                 }
 
-                if (policy?.IsSensitive(resource) == true)
+                // What was seen and nothing below it: a listing of the home must not become "~", nor one of ~/.ssh "~/.ssh".
+                bool sensitive = policy?.IsSensitive(resource) == true;
+                if (sensitive || (folder is null && (request.Operation == Operation.List || policy?.SafeToGrant(resource) == false)))
                 {
-                    exact.Add(resource);
+                    exact.Add((ExactPathDescriptor.Prefix + resource, sensitive));
                 }
                 else
                 {
@@ -88,9 +90,9 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
                 result.Add((new ProfileEntry(kind, Verdict.Allow, p), false));
             }
 
-            foreach (var p in exact.Distinct().Order(StringComparer.Ordinal))
+            foreach (var (p, sensitive) in exact.Distinct().OrderBy(e => e.Path, StringComparer.Ordinal))
             {
-                result.Add((new ProfileEntry(kind, Verdict.Allow, p), true));
+                result.Add((new ProfileEntry(kind, Verdict.Allow, p), sensitive));
             }
         }
 

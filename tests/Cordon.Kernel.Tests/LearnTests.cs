@@ -80,4 +80,19 @@ public sealed class LearnTests : IDisposable
         Assert.True(replay.ExitCode == 0, replay.ToString());
         Assert.DoesNotContain("denied", replay.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_listing_of_the_home_is_learned_as_that_listing_alone()
+    {
+        var learn = s.Cordon("run", "--learn", "p.yaml", "--", "ls", "-a", s.Home);
+        Assert.True(learn.ExitCode == 0, learn.ToString());
+        var profile = File.ReadAllText(Path.Combine(s.Work, "p.yaml"));
+        Assert.Contains("\"only:~\"", profile, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"~\"", profile, StringComparison.Ordinal);
+
+        var ssh = s.Cordon("run", "--profile", "./p.yaml", "--no-prompt", "--", "sh", "-c", $"ls -a {s.Home}; cat {s.Secret}");
+        Assert.Contains(".ssh", ssh.Stdout, StringComparison.Ordinal);
+        Assert.NotEqual(0, ssh.ExitCode);
+        s.AssertNoSecret(ssh);
+    }
 }
