@@ -491,6 +491,7 @@ public sealed class Policy : IDisposable
             // "All reads" means all but the credentials places: those still get their own question.
             PromptAnswer.AllowKind when request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run => [new AllButSensitiveDescriptor(home)],
             PromptAnswer.AllowKind => [new AnyDescriptor()],
+            PromptAnswer.AllowFolder or PromptAnswer.DenyFolder when folder == LocalListenDescriptor.Value => [new LocalListenDescriptor()],
             PromptAnswer.AllowFolder or PromptAnswer.DenyFolder when folder is not null => [new PathDescriptor(folder)],
             // An address several looked-up names share: the answer covers every name the question showed, and no
             // other (a rule per name, so that each also covers that name's other addresses).
@@ -602,6 +603,12 @@ public sealed class Policy : IDisposable
     /// </summary>
     public string? SuggestFolder(Request request)
     {
+        // A listen on a random port: "any port on localhost" is the answer that spares the next question.
+        if (request.Kind == AccessKind.Net && new LocalListenDescriptor().Matches(request))
+        {
+            return LocalListenDescriptor.Value;
+        }
+
         if (request.Kind is not (AccessKind.Read or AccessKind.Write) || !request.Resource.StartsWith('/'))
         {
             return null;

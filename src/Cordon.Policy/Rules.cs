@@ -67,6 +67,8 @@ public static partial class FlagRules
             case AccessKind.Run:
                 // A path: the program itself, or a directory of programs (./node_modules/.bin) and everything below.
                 return [new PathDescriptor(ResolvePath(item, resolver))];
+            case AccessKind.Net when item == LocalListenDescriptor.Value:
+                return [new LocalListenDescriptor()];
             case AccessKind.Net:
                 return NetDescriptor.Parse(item);
             default:

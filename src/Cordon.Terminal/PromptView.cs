@@ -54,7 +54,9 @@ public static class PromptView
         };
         if (q.SuggestedFolder is { } folder)
         {
-            list.Add(new('f', PromptAnswer.AllowFolder, (folder.Contains('*', StringComparison.Ordinal) ? "all " : "folder ") + Display.Short(folder, 48)));
+            string label = folder == LocalListenDescriptor.Value ? "localhost:* (listen on any port)"
+                : (folder.Contains('*', StringComparison.Ordinal) ? "all " : "folder ") + Display.Short(folder, 48);
+            list.Add(new('f', PromptAnswer.AllowFolder, label));
         }
 
         list.Add(new('A', PromptAnswer.AllowKind, "all " + KindPlural(q.Request.Kind)));

@@ -134,3 +134,26 @@ public sealed class DnsServerNameTests : IDisposable
         Assert.Contains("--allow-net=", line, StringComparison.Ordinal); // the flag still names the address
     }
 }
+
+/// <summary>A dev server on a random port: one answer covers every local port it listens on.</summary>
+public sealed class LocalListenTests : IDisposable
+{
+    private readonly Sandboxed s = new();
+
+    public void Dispose() => s.Dispose();
+
+    [Fact]
+    public void Listening_on_random_local_ports_is_one_question()
+    {
+        const string listen = "node -e \"const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log('listening');s.close()})\"";
+        using var t = new Tmux(s, Tmux.Cordon($"run --no-save -- sh -c '{listen.Replace("'", "'\\''")}; {listen.Replace("'", "'\\''")}; echo both-done'"));
+        var screen = t.WaitFor("wants to listen on");
+        Assert.Contains("f localhost:*", screen, StringComparison.Ordinal);
+        t.Keys("f");
+        t.WaitFor("both-done");
+        Assert.Equal(0, t.ExitCode());
+        var history = t.History();
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(history, "wants to listen on"));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(history, @"(?m)^listening\s*$"));
+    }
+}

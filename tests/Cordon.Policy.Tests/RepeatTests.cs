@@ -92,3 +92,26 @@ public class NetDisplayTests
         Assert.Equal("resolver:53 (10.255.255.53)", (t with { Names = ["resolver"] }).Display); // a looked-up name says more
     }
 }
+
+public class LocalListenTests
+{
+    private static Request Net(Operation op, string ip, int port) =>
+        new(AccessKind.Net, op, $"{ip}:{port}", null, new Subject(new ProcessSummary(42, "/usr/bin/node", ["node"]), 42, [], _ => false),
+            new NetTarget(System.Net.IPAddress.Parse(ip), port, [], null, "inet"));
+
+    [Fact]
+    public async Task A_listen_on_a_random_local_port_offers_every_local_port_for_listening_only()
+    {
+        var prompter = new FakePrompter(PromptAnswer.AllowFolder);
+        var p = new Policy([], [], prompter, "/home/u") { BurstWindow = TimeSpan.Zero };
+        Assert.True((await p.DecideAsync(Net(Operation.Listen, "127.0.0.1", 40123), CancellationToken.None)).Allowed);
+        Assert.Equal(LocalListenDescriptor.Value, prompter.Asked[0].SuggestedFolder);
+        Assert.True(p.Match(Net(Operation.Listen, "127.0.0.1", 39001))?.Allowed);
+        Assert.True(p.Match(Net(Operation.Bind, "::1", 39002))?.Allowed);
+        Assert.Null(p.Match(Net(Operation.Connect, "127.0.0.1", 5432))); // never a connect to a local service
+        Assert.Null(p.Match(Net(Operation.Listen, "0.0.0.0", 8080))); // nor a listen open to the network
+        Assert.Null(p.SuggestFolder(Net(Operation.Listen, "0.0.0.0", 8080)));
+        Assert.Equal(LocalListenDescriptor.Value, Assert.Single(p.UserRules).Descriptor.Text);
+        Assert.IsType<LocalListenDescriptor>(Assert.Single(FlagRules.Parse(AccessKind.Net, Verdict.Allow, "listen:localhost", new FakeResolver())).Descriptor);
+    }
+}
