@@ -8,6 +8,8 @@ namespace Cordon.Cli;
 /// <summary>
 /// One line on stderr per denied resource (not per attempt), saying what was denied, who asked, and the flag that
 /// would allow it; and one line per incident.
+/// A denial the user chose (a --deny-* flag, a profile's deny, a "deny always" answer saved there) is not news and
+/// is not reported.
 /// </summary>
 /// <param name="interactive">A person answers questions: their own "deny" needs no report, it is on screen already.</param>
 public sealed class DenialReporter(TextWriter error, bool interactive = false) : IDecisionObserver
@@ -39,7 +41,9 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
             }
         }
 
-        if ((interactive && decision.Source == DecisionSource.Prompt) || !reported.TryAdd((request.Kind, request.Resource), 0))
+        if (decision.Source is DecisionSource.Flag or DecisionSource.Profile
+            || (interactive && decision.Source == DecisionSource.Prompt)
+            || !reported.TryAdd((request.Kind, request.Resource), 0))
         {
             return;
         }
@@ -94,6 +98,7 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
         string verb = r.Operation switch
         {
             Operation.Read => "read of",
+            Operation.List => "listing",
             Operation.Write => "write to",
             Operation.Create => "creating",
             Operation.Delete => "deleting",

@@ -9,18 +9,53 @@ namespace Cordon.Cli;
 /// Learn mode: every request no rule decides is allowed and remembered; at the end a minimal profile that would
 /// have let the run through is written. Paths are merged into folders where that is safe, never into the home
 /// directory, "/", or a place that holds credentials or shell start-up files: those stay exact and are flagged.
+/// The profile is self-contained: what the rules the run started with (the program's profile, --profile, flags)
+/// decided is learned too, so that the file alone replays the run; and portable: paths in the project are written
+/// "./...", paths in the home "~/...".
 /// </summary>
-internal sealed class Learner(string path, Profile start, IPathResolver resolver) : IPrompter
+internal sealed class Learner(string path, Profile start, IPathResolver resolver, IReadOnlyList<Rule> envRules) : IPrompter, IDecisionObserver
 {
     private readonly ConcurrentDictionary<(AccessKind Kind, string Resource), (Request Request, string? Folder)> seen = new();
+    private readonly ConcurrentDictionary<(AccessKind Kind, string Resource), Request> denied = new();
+    private readonly HashSet<object> startRules = new(ReferenceEqualityComparer.Instance);
     private Policy.Policy? policy;
 
-    public void Attach(Policy.Policy p) => policy = p;
+    public void Attach(Policy.Policy p)
+    {
+        policy = p;
+        foreach (var rule in p.UserRules.Where(r => r.Source is DecisionSource.Profile or DecisionSource.Flag))
+        {
+            startRules.Add(rule.Decision);
+        }
+    }
 
     public Task<PromptAnswer> AskAsync(PromptQuestion question, CancellationToken cancellationToken)
     {
         seen.TryAdd((question.Request.Kind, question.Request.Resource), (question.Request, question.SuggestedFolder));
         return Task.FromResult(PromptAnswer.AllowOnce);
+    }
+
+    /// <summary>Requests a starting rule decided never reach <see cref="AskAsync"/>: learned here instead.</summary>
+    public void OnDecision(Request request, Decision decision)
+    {
+        if (!startRules.Contains(decision))
+        {
+            return;
+        }
+
+        var key = (request.Kind, request.Resource);
+        if (decision.Allowed)
+        {
+            seen.TryAdd(key, (request, policy?.SuggestFolder(request)));
+        }
+        else
+        {
+            denied.TryAdd(key, request);
+        }
+    }
+
+    public void OnIncident(string message)
+    {
     }
 
     /// <summary>The entries learned: (entry, sensitive) pairs, folders merged.</summary>
@@ -29,18 +64,20 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
         var result = new List<(ProfileEntry, bool)>();
         foreach (var kind in new[] { AccessKind.Read, AccessKind.Write })
         {
-            var exact = new List<string>();
+            var exact = new List<(string Path, bool Sensitive)>();
             var paths = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var ((k, resource), (_, folder)) in seen)
+            foreach (var ((k, resource), (request, folder)) in seen)
             {
                 if (k != kind)
                 {
                     continue;
                 }
 
-                if (policy?.IsSensitive(resource) == true)
+                // What was seen and nothing below it: a listing of the home must not become "~", nor one of ~/.ssh "~/.ssh".
+                bool sensitive = policy?.IsSensitive(resource) == true;
+                if (sensitive || (folder is null && (request.Operation == Operation.List || policy?.SafeToGrant(resource) == false)))
                 {
-                    exact.Add(resource);
+                    exact.Add((ExactPathDescriptor.Prefix + resource, sensitive));
                 }
                 else
                 {
@@ -53,9 +90,9 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
                 result.Add((new ProfileEntry(kind, Verdict.Allow, p), false));
             }
 
-            foreach (var p in exact.Distinct().Order(StringComparer.Ordinal))
+            foreach (var (p, sensitive) in exact.Distinct().OrderBy(e => e.Path, StringComparer.Ordinal))
             {
-                result.Add((new ProfileEntry(kind, Verdict.Allow, p), true));
+                result.Add((new ProfileEntry(kind, Verdict.Allow, p), sensitive));
             }
         }
 
@@ -67,7 +104,23 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
             }
         }
 
-        return result;
+        foreach (var rule in envRules.Where(r => r.Source is DecisionSource.Profile or DecisionSource.Flag))
+        {
+            result.Add((new ProfileEntry(AccessKind.Env, rule.Verdict, rule.Descriptor.Text), false));
+        }
+
+        foreach (var (_, request) in denied.OrderBy(e => e.Key.Resource, StringComparer.Ordinal))
+        {
+            result.Add((new ProfileEntry(request.Kind, Verdict.Deny, Policy.Policy.Exact(request).Text), false));
+        }
+
+        var home = resolver.Canonicalize(resolver.Home);
+        var project = resolver.Canonicalize(resolver.WorkingDirectory);
+        return result
+            .Select(r => r.Item1.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run
+                ? (r.Item1 with { Value = Portable.Path(r.Item1.Value, home, project) }, r.Item2)
+                : r)
+            .ToList();
     }
 
     private bool SafeFolder(string folder)

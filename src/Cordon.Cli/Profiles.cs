@@ -18,7 +18,13 @@ internal static class Profiles
     {
         var rules = new List<Rule>();
         string? savePath = null;
-        if (profileArg is not null)
+        var learnPath = learnArg is null ? null : Path.GetFullPath(learnArg);
+        if (profileArg is not null && store.PathOf(profileArg) == learnPath)
+        {
+            // `--learn p.yaml --profile p.yaml`: learning into the profile it starts from, which need not exist yet.
+            profileArg = null;
+        }
+        else if (profileArg is not null)
         {
             var path = store.PathOf(profileArg);
             bool isFile = path != Path.Combine(store.ProfileDirectory, profileArg + ".yaml");
@@ -50,12 +56,11 @@ internal static class Profiles
             }
         }
 
-        if (learnArg is null)
+        if (learnPath is null)
         {
             return new ChosenProfiles(rules, savePath, null, null);
         }
 
-        var learnPath = Path.GetFullPath(learnArg);
         var start = ProfileStore.Load(learnPath, resolver, mayBeMissing: true);
         rules.AddRange(start.Rules(resolver));
         return new ChosenProfiles(rules, null, learnPath, start);
@@ -96,7 +101,7 @@ internal static class Profiles
     /// <summary>Saves a remembered answer into the active profile. "All of this kind" answers last for the run only.</summary>
     public static void SaveAnswer(string path, Rule rule, IPathResolver resolver, TextWriter messages)
     {
-        if (rule.Source != DecisionSource.Prompt || rule.Descriptor is AnyDescriptor)
+        if (rule.Source != DecisionSource.Prompt || rule.Descriptor is AnyDescriptor or AllButSensitiveDescriptor)
         {
             return;
         }

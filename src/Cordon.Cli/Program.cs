@@ -316,7 +316,7 @@ public static class Program
         // In learn mode nobody is asked: everything is allowed and recorded. The program gets a pty of its own
         // whenever cordon is on a terminal, asking or not: it must not change the user's terminal (echo, window
         // size), write to its clipboard, or outlive cordon with the terminal in a state the shell does not expect.
-        var learner = profiles.LearnPath is { } learnPath ? new Learner(learnPath, profiles.LearnBase!, resolver) : null;
+        var learner = profiles.LearnPath is { } learnPath ? new Learner(learnPath, profiles.LearnBase!, resolver, envRules) : null;
         using var tty = TerminalProxy.TryCreate();
         using var unproxied = tty is null ? TerminalState.Save() : null;
         IPrompter? prompter = learner is not null ? learner : tty is null || result.GetValue(options.NoPrompt) ? null : new TerminalPrompter(tty);
@@ -360,6 +360,11 @@ public static class Program
             if (log is not null)
             {
                 reporter = new Observers(log, reporter);
+            }
+
+            if (learner is not null)
+            {
+                reporter = new Observers(learner, reporter);
             }
 
             string engineName = result.GetValue(options.Engine) ?? "auto";

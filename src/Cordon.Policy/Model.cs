@@ -13,7 +13,7 @@ public enum AccessKind
 /// <summary>What the process literally tried to do; several operations share one <see cref="AccessKind"/>.</summary>
 public enum Operation
 {
-    /// <summary>Open for reading (a directory: list it).</summary>
+    /// <summary>Open a file for reading (the seccomp engine says <see cref="List"/> for a directory).</summary>
     Read,
     /// <summary>Open an existing file for writing (or truncate it).</summary>
     Write,
@@ -31,6 +31,8 @@ public enum Operation
     Listen,
     Send,
     EnvRead,
+    /// <summary>Open a directory for reading, to list it: decided as <see cref="AccessKind.Read"/> of that directory.</summary>
+    List,
 }
 
 /// <summary>
@@ -120,6 +122,9 @@ public sealed record NetTarget(
     string? UnixPath,
     string Family)
 {
+    /// <summary>What the address is to this machine, for people ("the system's DNS server"); never matched by rules.</summary>
+    public string? Role { get; init; }
+
     /// <summary>The text shown to people and written to logs: "name:443 (1.2.3.4)", "1.2.3.4:443", "unix:/run/x.sock".</summary>
     public string Display
     {
@@ -138,8 +143,8 @@ public sealed record NetTarget(
             var addr = Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
                 ? "[" + Address + "]"
                 : Address.ToString();
-            return Names.Count > 0
-                ? $"{string.Join(", ", Names)}:{Port} ({addr})"
+            return Names.Count > 0 ? $"{string.Join(", ", Names)}:{Port} ({addr})"
+                : Role is not null ? $"{Role} ({addr}:{Port})"
                 : $"{addr}:{Port}";
         }
     }

@@ -23,6 +23,8 @@ public sealed class Policy : IDisposable
     private readonly Lock pendingGate = new();
     private readonly Dictionary<(AccessKind, string), TaskCompletionSource<Decision>> pending = [];
     private readonly Dictionary<(AccessKind, string), int> askedPerFolder = [];
+    private readonly Dictionary<(AccessKind, string, int), (Decision Decision, long At)> answeredOnce = [];
+    private readonly List<(AccessKind Kind, string Resource)> askedRecently = [];
     private Rule[][] userRules;
 
     /// <summary>Answer given to requests whose asker went away (process gone) while they waited for a prompt.</summary>
@@ -57,6 +59,15 @@ public sealed class Policy : IDisposable
 
     /// <summary>How long a question waits for a burst of requests to queue up (zero for a prompter that is not a person).</summary>
     public TimeSpan BurstWindow { get; init; } = DefaultBurstWindow;
+
+    /// <summary>
+    /// A "once" answer also answers the same request from the same process this soon after it: vim opening "."
+    /// four times in a row is one question, not four.
+    /// </summary>
+    public TimeSpan RepeatWindow { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How many recent questions sibling folding looks back on (see <see cref="Siblings"/>).</summary>
+    private const int SiblingMemory = 64;
 
     /// <summary>Raised when a prompt answer became a rule for the rest of the run (profiles save it).</summary>
     public event Action<Rule>? RuleRemembered;
@@ -311,7 +322,7 @@ public sealed class Policy : IDisposable
         await promptTurn.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var meanwhile = Match(request);
+            var meanwhile = Match(request) ?? AnsweredJustNow(request);
             if (meanwhile is not null)
             {
                 return meanwhile;
@@ -325,7 +336,15 @@ public sealed class Policy : IDisposable
             }
 
             string? folder = SuggestFolder(request);
-            var question = new PromptQuestion(request, folder, Flood(request, folder));
+            var flood = Flood(request, folder);
+            var siblingFlood = Siblings(request);
+            if (flood is null && siblingFlood is var (pattern, siblings))
+            {
+                folder = pattern;
+                flood = new FloodInfo(siblings + 1, 0);
+            }
+
+            var question = new PromptQuestion(request, folder, flood);
             using var timeout = PromptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             if (PromptTimeout is { } limit)
             {
@@ -347,12 +366,111 @@ public sealed class Policy : IDisposable
                 return Decision.Error("the question could not be shown or answered");
             }
 
-            return Record(request, answer, folder);
+            var decision = Record(request, answer, folder);
+            if (answer is PromptAnswer.AllowOnce or PromptAnswer.DenyOnce)
+            {
+                lock (pendingGate)
+                {
+                    answeredOnce[(request.Kind, request.Resource, request.Subject.Process.Pid)] = (decision, Environment.TickCount64);
+                }
+            }
+
+            return decision;
         }
         finally
         {
             promptTurn.Release();
         }
+    }
+
+    /// <summary>The "once" answer this process got for this very request within <see cref="RepeatWindow"/>, if any.</summary>
+    private Decision? AnsweredJustNow(Request request)
+    {
+        lock (pendingGate)
+        {
+            long now = Environment.TickCount64;
+            foreach (var stale in answeredOnce.Where(e => now - e.Value.At > (long)RepeatWindow.TotalMilliseconds).Select(e => e.Key).ToList())
+            {
+                answeredOnce.Remove(stale);
+            }
+
+            return answeredOnce.TryGetValue((request.Kind, request.Resource, request.Subject.Process.Pid), out var recent)
+                ? recent.Decision with { Rule = recent.Decision.Rule + " (the same request again, just after)" }
+                : null;
+        }
+    }
+
+    /// <summary>
+    /// Requests that differ from earlier questions in one folder component only (/proc/1/stat, /proc/2/stat, ...)
+    /// are a flood too, across folders: from the third, the question offers the pattern (/proc/*/stat) as its
+    /// folder. Never a pattern that could reach a credentials place (its fixed part must be safe to grant), never
+    /// one whose first component varies.
+    /// </summary>
+    private (string Pattern, int Asked)? Siblings(Request request)
+    {
+        var resource = request.Resource;
+        if (request.Kind is not (AccessKind.Read or AccessKind.Write) || !resource.StartsWith('/') || Glob.IsPattern(resource) || IsSensitive(resource))
+        {
+            return null;
+        }
+
+        var segs = resource.Split('/');
+        var counts = new int[segs.Length];
+        lock (pendingGate)
+        {
+            foreach (var (kind, earlier) in askedRecently)
+            {
+                if (kind != request.Kind || SoleDifference(segs, earlier.Split('/')) is not int i)
+                {
+                    continue;
+                }
+
+                counts[i]++;
+            }
+
+            askedRecently.Add((request.Kind, resource));
+            if (askedRecently.Count > SiblingMemory)
+            {
+                askedRecently.RemoveAt(0);
+            }
+        }
+
+        for (int i = 2; i < segs.Length - 1; i++)
+        {
+            if (counts[i] >= FloodThreshold - 1 && !Sensitive.Reachable(home, string.Join('/', segs[..i])))
+            {
+                var pattern = (string[])segs.Clone();
+                pattern[i] = "*";
+                return (string.Join('/', pattern), counts[i]);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The one index at which two paths of the same depth differ, or null.</summary>
+    private static int? SoleDifference(string[] a, string[] b)
+    {
+        if (a.Length != b.Length)
+        {
+            return null;
+        }
+
+        int? found = null;
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (a[i] != b[i])
+            {
+                if (found is not null)
+                {
+                    return null;
+                }
+
+                found = i;
+            }
+        }
+
+        return found;
     }
 
     /// <summary>How crowded this folder's questions are: null while it is not (see <see cref="FloodThreshold"/>).</summary>
@@ -398,13 +516,16 @@ public sealed class Policy : IDisposable
         var verdict = answer is PromptAnswer.AllowAlways or PromptAnswer.AllowFolder or PromptAnswer.AllowKind ? Verdict.Allow : Verdict.Deny;
         IReadOnlyList<Descriptor> descriptors = answer switch
         {
+            // "All reads" means all but the credentials places: those still get their own question.
+            PromptAnswer.AllowKind when request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run => [new AllButSensitiveDescriptor(home)],
             PromptAnswer.AllowKind => [new AnyDescriptor()],
+            PromptAnswer.AllowFolder or PromptAnswer.DenyFolder when folder == LocalListenDescriptor.Value => [new LocalListenDescriptor()],
             PromptAnswer.AllowFolder or PromptAnswer.DenyFolder when folder is not null => [new PathDescriptor(folder)],
             // An address several looked-up names share: the answer covers every name the question showed, and no
             // other (a rule per name, so that each also covers that name's other addresses).
             _ when request.Net is { Names.Count: > 1 } named =>
                 named.Names.Select(n => NetDescriptor.Parse(named.Port > 0 ? $"{n}:{named.Port}" : n)[0]).ToList(),
-            _ => [Exact(request)],
+            _ => [Remembered(request)],
         };
         var rules = descriptors.Select(d => Remembered(request, verdict, d)).ToList();
         foreach (var rule in rules)
@@ -418,9 +539,24 @@ public sealed class Policy : IDisposable
     private static Rule Remembered(Request request, Verdict verdict, Descriptor descriptor)
     {
         string flag = FlagRules.FlagName(request.Kind, verdict);
-        return new Rule(request.Kind, verdict, descriptor, DecisionSource.Prompt,
-            descriptor is AnyDescriptor ? $"{flag} (answered at the prompt)" : $"{flag}={descriptor.Text} (answered at the prompt)");
+        return new Rule(request.Kind, verdict, descriptor, DecisionSource.Prompt, descriptor switch
+        {
+            AnyDescriptor => $"{flag} (answered at the prompt)",
+            AllButSensitiveDescriptor => $"{flag} except credentials places (answered at the prompt)",
+            _ => $"{flag}={descriptor.Text} (answered at the prompt)",
+        });
     }
+
+    /// <summary>
+    /// What "always" (allow or deny) remembers: the resource as the person saw it. A path usually covers what lies
+    /// below it, but for a listing, and for a folder no single answer may open (the home directory, a folder with
+    /// credentials inside, "/", /opt), it is that path alone: listing a directory is not reading its files.
+    /// </summary>
+    private Descriptor Remembered(Request request) =>
+        request.Kind is AccessKind.Read or AccessKind.Write && request.Resource.StartsWith('/')
+            && (request.Operation == Operation.List || !SafeToGrant(request.Resource))
+            ? new ExactPathDescriptor(request.Resource)
+            : Exact(request);
 
     /// <summary>Adds a user rule for the rest of the run.</summary>
     public void Add(Rule rule)
@@ -487,20 +623,20 @@ public sealed class Policy : IDisposable
         return flag + "=" + Exact(request).Text;
     }
 
-    private static readonly string[] Sensitive =
-    [
-        ".ssh", ".aws", ".gnupg", ".config/gh", ".npmrc", ".netrc", ".docker", ".kube", ".azure", ".config/gcloud",
-        ".local/share/keyrings", ".password-store", ".mozilla", ".config/google-chrome", ".config/chromium",
-        ".bashrc", ".bash_profile", ".profile", ".zshrc", ".zprofile", ".config/fish", ".pypirc", ".git-credentials",
-        ".cargo/credentials", ".cargo/credentials.toml", ".config/git/credentials",
-    ];
-
     /// <summary>
-    /// The folder a prompt may offer to grant: the resource's directory, but never "/", never the home directory
-    /// itself or anything above it, and never a place that holds credentials or shell start-up files.
+    /// The folder a prompt may offer to grant: the project, a tool's cache, else the directory listed (for a listing)
+    /// or the resource's directory; never "/" or a folder right below it (/opt, /var), never the home directory or
+    /// anything above it, and never a place that holds credentials or shell start-up files, or a folder with one
+    /// inside (~/.config holds ~/.config/gh).
     /// </summary>
     public string? SuggestFolder(Request request)
     {
+        // A listen on a random port: "any port on localhost" is the answer that spares the next question.
+        if (request.Kind == AccessKind.Net && new LocalListenDescriptor().Matches(request))
+        {
+            return LocalListenDescriptor.Value;
+        }
+
         if (request.Kind is not (AccessKind.Read or AccessKind.Write) || !request.Resource.StartsWith('/'))
         {
             return null;
@@ -511,7 +647,7 @@ public sealed class Policy : IDisposable
             return null;
         }
 
-        if (Project is { Length: > 1 } project && request.Resource.StartsWith(project + "/", StringComparison.Ordinal) && !Covers(project, home))
+        if (Project is { Length: > 1 } project && request.Resource.StartsWith(project + "/", StringComparison.Ordinal) && SafeToGrant(project))
         {
             return project;
         }
@@ -522,17 +658,12 @@ public sealed class Policy : IDisposable
         }
 
         int slash = request.Resource.LastIndexOf('/');
-        var folder = slash <= 0 ? "/" : request.Resource[..slash];
-        if (folder == "/" || (home is not null && (home == folder || home.StartsWith(folder + "/", StringComparison.Ordinal))))
-        {
-            return null;
-        }
-
-        return folder;
+        var folder = request.Operation == Operation.List ? request.Resource : slash <= 0 ? "/" : request.Resource[..slash];
+        return SafeToGrant(folder) ? folder : null;
     }
 
-    private static bool Covers(string folder, string? path) =>
-        path is not null && (path == folder || path.StartsWith(folder + "/", StringComparison.Ordinal));
+    /// <summary>Whether a folder's whole tree may be granted by one answer (see <see cref="SuggestFolder"/>).</summary>
+    public bool SafeToGrant(string folder) => !Sensitive.IsTopLevel(folder) && !Sensitive.Reachable(home, folder);
 
     /// <summary>Tool caches in the home: one grant for the whole cache is what a person means by "this folder".</summary>
     private static readonly string[] Caches =
@@ -571,20 +702,6 @@ public sealed class Policy : IDisposable
         return null;
     }
 
-    /// <summary>True for paths in or at the places that hold credentials or shell start-up files, and the guard's names.</summary>
-    public bool IsSensitive(string path)
-    {
-        if (OutsideCodeGuard.Find(path) is not null)
-        {
-            return true;
-        }
-
-        if (home is null || !path.StartsWith(home + "/", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var inHome = path[(home.Length + 1)..];
-        return Sensitive.Any(s => inHome == s || inHome.StartsWith(s + "/", StringComparison.Ordinal));
-    }
+    /// <summary>True for paths in or at the places that hold credentials or shell start-up files (<see cref="Sensitive"/>), and the guard's names.</summary>
+    public bool IsSensitive(string path) => OutsideCodeGuard.Find(path) is not null || Sensitive.Contains(home, path);
 }

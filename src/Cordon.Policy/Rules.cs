@@ -63,6 +63,8 @@ public static partial class FlagRules
     {
         switch (kind)
         {
+            case AccessKind.Read or AccessKind.Write when item.StartsWith(ExactPathDescriptor.Prefix, StringComparison.Ordinal):
+                return [new ExactPathDescriptor(ResolvePath(item[ExactPathDescriptor.Prefix.Length..], resolver))];
             case AccessKind.Read or AccessKind.Write:
                 return [new PathDescriptor(ResolvePath(item, resolver))];
             case AccessKind.Run when !item.Contains('/'):
@@ -71,6 +73,8 @@ public static partial class FlagRules
             case AccessKind.Run:
                 // A path: the program itself, or a directory of programs (./node_modules/.bin) and everything below.
                 return [new PathDescriptor(ResolvePath(item, resolver))];
+            case AccessKind.Net when item == LocalListenDescriptor.Value:
+                return [new LocalListenDescriptor()];
             case AccessKind.Net:
                 return NetDescriptor.Parse(item);
             default:

@@ -241,7 +241,9 @@ internal sealed partial class Supervisor
         {
             // As root, cordon could open what the user could not: say so, so that only a user rule grants it.
             bool unreadable = reader is not null && !reader.CanRead(st.Mode, st.Uid, st.Gid);
-            if (read && !await Allowed(c, AccessKind.Read, Operation.Read, canonical, requestedText, unreadable: unreadable).ConfigureAwait(false))
+            // A directory opened for reading is listed: "always" for it then covers the listing, not its files.
+            var readOp = st.Type == Kernel.S_IFDIR ? Operation.List : Operation.Read;
+            if (read && !await Allowed(c, AccessKind.Read, readOp, canonical, requestedText, unreadable: unreadable).ConfigureAwait(false))
             {
                 c.Fail(Errno.EACCES);
                 return;

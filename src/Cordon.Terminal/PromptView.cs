@@ -19,6 +19,7 @@ public static class PromptView
     public static string Verb(Request r) => r.Operation switch
     {
         Operation.Read => "read",
+        Operation.List => "list",
         Operation.Write => "write",
         Operation.Create => "create",
         Operation.Delete => "delete",
@@ -53,7 +54,9 @@ public static class PromptView
         };
         if (q.SuggestedFolder is { } folder)
         {
-            list.Add(new('f', PromptAnswer.AllowFolder, "folder " + Display.Short(folder, 48)));
+            string label = folder == LocalListenDescriptor.Value ? "localhost:* (listen on any port)"
+                : (folder.Contains('*', StringComparison.Ordinal) ? "all " : "folder ") + Display.Short(folder, 48);
+            list.Add(new('f', PromptAnswer.AllowFolder, label));
         }
 
         list.Add(new('A', PromptAnswer.AllowKind, "all " + KindPlural(q.Request.Kind)));
@@ -156,7 +159,7 @@ public static class PromptView
         PromptAnswer.AllowOnce => "allowed once",
         PromptAnswer.AllowAlways => "allowed from now on",
         PromptAnswer.AllowFolder => "allowed the folder " + Display.Short(q.SuggestedFolder ?? q.Request.Resource, 60),
-        PromptAnswer.AllowKind => "allowed all " + KindPlural(q.Request.Kind),
+        PromptAnswer.AllowKind => "allowed all " + KindPlural(q.Request.Kind) + (q.Request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run ? " but credentials places" : ""),
         PromptAnswer.DenyOnce => "denied once",
         PromptAnswer.DenyAlways => "denied from now on",
         PromptAnswer.DenyFolder => "denied the folder " + Display.Short(q.SuggestedFolder ?? q.Request.Resource, 60),

@@ -225,7 +225,8 @@ public sealed class ProfileTests : IDisposable
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("SENSITIVE", r.Stderr, StringComparison.Ordinal);
         var text = File.ReadAllText(learned);
-        Assert.Contains($"\"{s.Secret}\"", text, StringComparison.Ordinal);
+        Assert.Contains("\"only:~/.ssh/id_rsa\"", text, StringComparison.Ordinal); // exact, written portably
+        Assert.DoesNotContain("\"~/.ssh\"", text, StringComparison.Ordinal);
         Assert.DoesNotContain($"\"{Path.GetDirectoryName(s.Secret)}\"", text, StringComparison.Ordinal);
     }
 
