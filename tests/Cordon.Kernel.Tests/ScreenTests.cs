@@ -20,7 +20,7 @@ public sealed class ScreenTests : IDisposable
         t.Keys("echo one", "Enter");
         t.WaitFor("one\n");
         t.Keys($"cat {s.Home}/no", "Tab");
-        t.WaitFor("wants to read");
+        t.WaitFor("wants to list"); // completion lists the folder
         t.Keys("y");
         var line = new Regex($@"^bash-[0-9.]+[#$] cat {Regex.Escape(notes)} *$", RegexOptions.Multiline);
         for (int i = 0; i < 50 && !line.IsMatch(t.Screen()); i++)
@@ -30,10 +30,10 @@ public sealed class ScreenTests : IDisposable
 
         var screen = t.Screen();
         Assert.True(line.IsMatch(screen), "the completed line is whole, with the prompt:\n" + screen);
-        Assert.DoesNotContain("wants to read", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain("wants to list", screen, StringComparison.Ordinal);
         var rows = screen.Split('\n');
         int at = Array.FindIndex(rows, r => line.IsMatch(r));
-        Assert.Contains("cordon: allowed once: read " + s.Home, rows[at - 1], StringComparison.Ordinal);
+        Assert.Contains("cordon: allowed once: list " + s.Home, rows[at - 1], StringComparison.Ordinal);
 
         // The cursor is still in that line: Enter runs it (cat's read is a question of its own).
         t.Keys("Enter");
