@@ -272,6 +272,18 @@ reach setuid_chmod privilege setuid-chmod $W/tool
 reach setgid_chmod privilege setgid-chmod $W/tool
 reach setuid_create privilege setuid-create $W/tool2
 reach fanotify fanotify $H
+
+# A granted script cannot choose an interpreter no rule allows (issue 17.2): the kernel's exec hook meets the
+# interpreter as a program of its own. And a script cannot plant code that the user's git runs later (17.3).
+mkdir -p $H/bin; cp /bin/busybox $H/bin/busybox
+printf '#!%s sh\necho interpreter-ran\n' $H/bin/busybox > $W/script.sh; chmod 755 $W/script.sh
+mkdir -p $W/repo/.git/hooks; printf '[core]\n' > $W/repo/.git/config; chown -R 1000:1000 $H
+out=$(run --allow-read=$W --allow-write=$W --allow-run=$W/script.sh -- $W/script.sh 2>&1)
+why="out=$out"; t escape_interpreter_outside_the_granted_programs eval '! has "$out" interpreter-ran'
+out=$(run --allow-read=$W --allow-write=$W -- sh -c "echo 'touch /tmp/pwned' > $W/repo/.git/hooks/pre-commit; chmod +x $W/repo/.git/hooks/pre-commit; printf '[core]\n\tfsmonitor = touch /tmp/pwned\n' >> $W/repo/.git/config" 2>&1)
+why="out=$out; hook: $(ls -l $W/repo/.git/hooks 2>&1); config: $(cat $W/repo/.git/config)"
+# (A denied create leaves an empty file under this engine, README Limits: the hook must be empty and not executable.)
+t escape_git_hook_and_config_planted_in_a_granted_folder eval '[ ! -s $W/repo/.git/hooks/pre-commit ] && [ ! -x $W/repo/.git/hooks/pre-commit ] && ! grep -q fsmonitor $W/repo/.git/config'
 out=$(sh -c "umask 027; exec $C run --engine lsm --no-prompt --allow-read=$W --allow-write=$W -- touch $W/umask-f" 2>&1)
 why="out=$out mode=$(stat -c %a $W/umask-f 2>&1)"; t the_program_gets_cordons_umask [ "$(stat -c %a $W/umask-f 2>/dev/null)" = 640 ]
 out=$(run --allow-read=$W --allow-write=$W -- sh -c "cat $W/allowed.txt >/dev/null && ln $W/allowed.txt $W/second && cat $W/second" 2>&1)
