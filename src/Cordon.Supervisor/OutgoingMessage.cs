@@ -35,7 +35,9 @@ internal sealed class OutgoingMessage : IDisposable
     public ReadOnlyMemory<byte> Data => data;
 
     /// <summary>Parses a struct msghdr (56 bytes) and reads what it points to. Null with <paramref name="error"/> on failure.</summary>
-    public static OutgoingMessage? Read(Call c, byte[] hdr, out Errno error)
+    /// <param name="stream">A stream socket: more than the largest copy is sent in part (a short write, which a
+    /// stream's sender must handle anyway) instead of refused.</param>
+    public static OutgoingMessage? Read(Call c, byte[] hdr, out Errno error, bool stream = false)
     {
         error = Errno.None;
         ulong nameAddr = BitConverter.ToUInt64(hdr, 0);
@@ -74,18 +76,18 @@ internal sealed class OutgoingMessage : IDisposable
             total += BitConverter.ToUInt64(iovs, (int)(i * 16) + 8);
         }
 
-        if (total > MaxData)
+        if (total > MaxData && !stream)
         {
             error = Errno.EMSGSIZE;
             return null;
         }
 
-        var data = new byte[total];
+        var data = new byte[Math.Min(total, MaxData)];
         int at = 0;
-        for (ulong i = 0; i < iovLen; i++)
+        for (ulong i = 0; i < iovLen && at < data.Length; i++)
         {
             ulong b = BitConverter.ToUInt64(iovs, (int)(i * 16));
-            int n = (int)BitConverter.ToUInt64(iovs, (int)(i * 16) + 8);
+            int n = (int)Math.Min(BitConverter.ToUInt64(iovs, (int)(i * 16) + 8), (ulong)(data.Length - at));
             if (n > 0 && ProcessMemory.Read(c.Tid, b, data.AsSpan(at, n)) != Errno.None)
             {
                 error = Errno.EFAULT;

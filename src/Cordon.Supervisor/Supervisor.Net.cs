@@ -370,9 +370,9 @@ internal sealed partial class Supervisor
     }
 
     /// <summary>
-    /// sendmsg on a connected stream (TCP, Unix stream or seqpacket) cannot reach a new destination: the kernel ignores
-    /// or refuses msg_name there, so the kernel may do it (CONTINUE keeps SCM_RIGHTS and everything else native).
-    /// MSG_FASTOPEN connects a TCP socket, so it is emulated. Everything else is emulated on cordon's copy.
+    /// sendmsg on a stream (TCP, Unix stream or seqpacket) cannot reach a new destination: the kernel ignores or
+    /// refuses msg_name there, so its address is not decided (ReadMessage); the send itself is still performed on
+    /// cordon's copy of the socket. MSG_FASTOPEN connects a TCP socket, so it is decided like any destination.
     /// </summary>
     private static bool StreamWithoutNewPeer(SafeFd sock, int flags)
     {
@@ -401,13 +401,7 @@ internal sealed partial class Supervisor
         }
 
         int flags = c.IntArg(2);
-        if (StreamWithoutNewPeer(sock, flags))
-        {
-            c.Continue();
-            return;
-        }
-
-        var msg = await ReadMessage(c, c.Args[1]).ConfigureAwait(false);
+        var msg = await ReadMessage(c, c.Args[1], stream: StreamWithoutNewPeer(sock, flags)).ConfigureAwait(false);
         if (msg is null)
         {
             return;
@@ -466,11 +460,7 @@ internal sealed partial class Supervisor
         }
 
         int flags = c.IntArg(3);
-        if (StreamWithoutNewPeer(sock, flags))
-        {
-            c.Continue();
-            return;
-        }
+        bool stream = StreamWithoutNewPeer(sock, flags);
 
         // struct mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; } is 64 bytes on x86_64.
         uint count = Math.Min((uint)c.Args[2], 1024u);
@@ -478,7 +468,7 @@ internal sealed partial class Supervisor
         for (uint i = 0; i < count; i++)
         {
             ulong entry = c.Args[1] + (i * 64);
-            var msg = await ReadMessage(c, entry).ConfigureAwait(false);
+            var msg = await ReadMessage(c, entry, stream).ConfigureAwait(false);
             if (msg is null)
             {
                 return; // answered (denied or fault)
@@ -509,8 +499,14 @@ internal sealed partial class Supervisor
         c.Result(sent);
     }
 
-    /// <summary>Reads a struct msghdr and everything it points to, decides its destination, and returns cordon's copy.</summary>
-    private async ValueTask<OutgoingMessage?> ReadMessage(Call c, ulong address)
+    /// <summary>
+    /// Reads a struct msghdr and everything it points to, decides its destination, and returns cordon's copy. On a
+    /// connected stream (<paramref name="stream"/>) the kernel ignores or refuses the address, so none is decided: the
+    /// message goes on cordon's copy of the socket as the program wrote it. It is never CONTINUEd: the kernel would
+    /// look the descriptor number up again, and a second thread could have put an unconnected datagram socket under
+    /// it (dup2), which sends to the address nobody decided.
+    /// </summary>
+    private async ValueTask<OutgoingMessage?> ReadMessage(Call c, ulong address, bool stream = false)
     {
         var hdr = new byte[56];
         if (ProcessMemory.Read(c.Tid, address, hdr) != Errno.None)
@@ -519,7 +515,7 @@ internal sealed partial class Supervisor
             return null;
         }
 
-        var msg = OutgoingMessage.Read(c, hdr, out var err);
+        var msg = OutgoingMessage.Read(c, hdr, out var err, stream);
         if (msg is null)
         {
             c.Fail(err);
@@ -533,7 +529,7 @@ internal sealed partial class Supervisor
             return null;
         }
 
-        if (msg.Name is { } name)
+        if (msg.Name is { } name && !stream)
         {
             var (ok, via, hold) = await DecideDestination(c, ParseSockAddr(name), Operation.Send).ConfigureAwait(false);
             if (!ok)

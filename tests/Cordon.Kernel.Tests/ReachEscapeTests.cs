@@ -139,6 +139,10 @@ public sealed class ReachEscapeTests : IDisposable
     public void TIOCCONS_is_refused() => Stopped(Reach("tioccons"));
 
     [Fact]
+    public void A_stream_send_whose_descriptor_is_swapped_for_a_datagram_socket_reaches_no_undecided_address() =>
+        Stopped(Reach("stream-swap", "20000"));
+
+    [Fact]
     public void Root_programs_cannot_change_addresses_routes_or_links()
     {
         // As root in a network namespace of the test's own, so that a failure of this test harms nothing.

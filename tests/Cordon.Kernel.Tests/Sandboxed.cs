@@ -195,7 +195,7 @@ public static class EscapeProgram
 /// <summary>tests/escape/reach.c: attacks on processes the program did not start, and privilege left behind.</summary>
 public static class ReachProgram
 {
-    private static readonly Lazy<string> Built = new(() => EscapeProgram.Compile("reach"));
+    private static readonly Lazy<string> Built = new(() => EscapeProgram.Compile("reach", "-pthread"));
 
     public static string Path => Built.Value;
 }

@@ -19,6 +19,11 @@
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -326,6 +331,54 @@ static int tioccons(void)
     ESCAPED("the console now writes to %s", ptsname(master));
 }
 
+/* A connected stream's sendmsg whose descriptor number a second thread keeps pointing at an unconnected UDP socket
+ * (dup2): if cordon let the kernel perform the call after its check, the kernel would look the number up again and
+ * could send the datagram to msg_name, an address nobody decided (a UDP receiver of our own on an ephemeral port,
+ * which no rule allows sending to). */
+static int swap_fd, swap_stream, swap_udp;
+static atomic_int swap_stop;
+
+static void *swapper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&swap_stop)) {
+        dup2(swap_udp, swap_fd);
+        dup2(swap_stream, swap_fd);
+    }
+    return NULL;
+}
+
+static int stream_swap(int tries)
+{
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+        SETUP("socketpair: %s", strerror(errno));
+    int receiver = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in at = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0};
+    socklen_t len = sizeof at;
+    if (receiver < 0 || bind(receiver, (struct sockaddr *)&at, sizeof at) != 0 || getsockname(receiver, (struct sockaddr *)&at, &len) != 0)
+        SETUP("receiver: %s", strerror(errno));
+    swap_stream = pair[0];
+    swap_udp = socket(AF_INET, SOCK_DGRAM, 0);
+    swap_fd = dup(pair[0]);
+    pthread_t t;
+    pthread_create(&t, NULL, swapper, NULL);
+    char payload[] = "undecided-datagram";
+    struct iovec iov = {payload, sizeof payload};
+    struct msghdr msg = {.msg_name = &at, .msg_namelen = sizeof at, .msg_iov = &iov, .msg_iovlen = 1};
+    int got = 0;
+    for (int i = 0; i < tries && !got; i++) {
+        sendmsg(swap_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+        char buf[64];
+        got = recv(receiver, buf, sizeof buf, MSG_DONTWAIT) > 0;
+    }
+    atomic_store(&swap_stop, 1);
+    pthread_join(t, NULL);
+    if (got)
+        ESCAPED("a datagram reached 127.0.0.1:%d, which no rule allows", ntohs(at.sin_port));
+    STOPPED("no datagram reached the undecided receiver in %d sends", tries);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -350,5 +403,7 @@ int main(int argc, char **argv)
         return leave_privilege(argv[2], argv[3]);
     if (!strcmp(a, "tioccons") && argc == 2)
         return tioccons();
+    if (!strcmp(a, "stream-swap") && argc == 3)
+        return stream_swap(atoi(argv[2]));
     SETUP("unknown attack %s", a);
 }
