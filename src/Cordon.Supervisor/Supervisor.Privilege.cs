@@ -25,9 +25,12 @@ internal sealed partial class Supervisor
     private static bool OwnUid(uint uid) =>
         uid == (uint)Libc.GetEUid() || (SystemPathResolver.SudoUser() is var (sudoUid, _) && uid == sudoUid);
 
-    /// <summary>Whether a user rule allows writes to exactly <paramref name="path"/> (not through a folder or a glob).</summary>
+    /// <summary>
+    /// Whether a flag or a profile allows writes to exactly <paramref name="path"/> (not through a folder or a glob).
+    /// An answer at a question does not count, not even "always" on that file: the person was asked about a write.
+    /// </summary>
     private bool NamedByRule(string path) =>
-        policy.UserRules.Any(r => r is { Kind: AccessKind.Write, Verdict: Verdict.Allow, Descriptor: PathDescriptor { IsGlob: false } d } && d.Path == path);
+        policy.UserRules.Any(r => r is { Kind: AccessKind.Write, Verdict: Verdict.Allow, Source: DecisionSource.Flag or DecisionSource.Profile, Descriptor: PathDescriptor { IsGlob: false } d } && d.Path == path);
 
     private bool PrivilegeAllowed(Call c, SafeFd obj, string what)
     {
