@@ -98,32 +98,13 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
         Refuse("namespaces: joining one changes what paths and addresses mean", Sys.Setns);
         Refuse("opens a file by handle, with no path to decide", Sys.OpenByHandleAt);
         Refuse("kernel keyrings hold credentials of other sessions", Sys.Keyctl, Sys.AddKey, Sys.RequestKey);
-        Refuse("fanotify hands out descriptors of files other processes open (read and write, for root) and can hold their opens",
-            Sys.FanotifyInit, Sys.FanotifyMark);
+        rules.AddRange(Fanotify());
 
         // Limits, priorities and CPU placement of another process: the kernel only checks the uid (and Landlock does
-        // not scope these), so a program could starve or cripple any process of the user, cordon included. A pid of
-        // 0 is the caller itself and stays untrapped; any other pid goes to the supervisor, which allows only the
-        // caller's own threads and other processes of the sandbox. The pid is a register: CONTINUE is not raceable.
-        foreach (var call in new[] { Sys.Prlimit64, Sys.SchedSetaffinity, Sys.SchedSetscheduler, Sys.SchedSetparam, Sys.SchedSetattr })
-        {
-            rules.Add(new SyscallRule(call,
-                [new Clause(SeccompAction.UserNotif, [new ArgCheck.NonZero(0)], "another process's limits or scheduling: the supervisor checks it is in the sandbox")],
-                SeccompAction.Allow));
-        }
-
-        rules.Add(new SyscallRule(Sys.Setpriority,
-            [
-                new Clause(SeccompAction.UserNotif, [new ArgCheck.EqualsLow(0, PRIO_PROCESS), new ArgCheck.NonZero(1)], "another process's priority: the supervisor checks it is in the sandbox"),
-                new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, PRIO_PROCESS)], "the caller's own priority"),
-            ],
-            SeccompAction.Errno(EPERM)));
-        rules.Add(new SyscallRule(Sys.IoprioSet,
-            [
-                new Clause(SeccompAction.UserNotif, [new ArgCheck.EqualsLow(0, IOPRIO_WHO_PROCESS), new ArgCheck.NonZero(1)], "another process's I/O priority: the supervisor checks it is in the sandbox"),
-                new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, IOPRIO_WHO_PROCESS)], "the caller's own I/O priority"),
-            ],
-            SeccompAction.Errno(EPERM)));
+        // not scope these), so a program could starve or cripple any process of the user, cordon included. Any pid
+        // but 0 (the caller) goes to the supervisor, which allows only the caller's own threads and other processes
+        // of the sandbox. The pid is a register: CONTINUE is not raceable.
+        rules.AddRange(OtherProcesses(SeccompAction.UserNotif));
         Refuse("modules, kexec and machine-wide settings (reachable when cordon runs as root)",
             Sys.InitModule, Sys.FinitModule, Sys.DeleteModule, Sys.KexecLoad, Sys.KexecFileLoad, Sys.Reboot,
             Sys.Swapon, Sys.Swapoff, Sys.Acct, Sys.Settimeofday, Sys.ClockSettime, Sys.ClockAdjtime, Sys.Adjtimex,
@@ -137,13 +118,7 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
         rules.Add(new SyscallRule(Sys.Unshare,
             [new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.AnyBitsLow(0, NamespaceFlags)], "new namespaces; unshare(CLONE_FILES) and friends stay allowed")],
             SeccompAction.Allow));
-        rules.Add(new SyscallRule(Sys.Ioctl,
-            [
-                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCSTI)], "TIOCSTI pushes input into the terminal: commands typed into the user's shell after cordon exits"),
-                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCLINUX)], "TIOCLINUX can paste the console selection as input"),
-                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCCONS)], "TIOCCONS redirects the machine's console output to a terminal of the program's"),
-            ],
-            SeccompAction.Allow));
+        rules.Add(TerminalIoctls());
         rules.Add(new SyscallRule(Sys.Ptrace,
             [
                 new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(0, PTRACE_SETOPTIONS), new ArgCheck.AnyBitsLow(3, PTRACE_O_SUSPEND_SECCOMP)], "a tracer (with CAP_SYS_ADMIN) could switch seccomp off for its tracee"),
@@ -163,30 +138,43 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
     /// are refused outright (there is no supervisor to check that the target is in the sandbox), and so are
     /// fanotify and the terminal ioctls that inject input or take the console.
     /// </summary>
-    public static FilterPlan ForKernelEngine()
+    public static FilterPlan ForKernelEngine() =>
+        new([.. OtherProcesses(SeccompAction.Errno(EPERM)), .. Fanotify(), TerminalIoctls()], SeccompAction.Allow, SyscallNames.Highest);
+
+    /// <summary>
+    /// prlimit64, sched_set* (pid in argument 0), setpriority and ioprio_set (who in argument 1): the caller itself
+    /// (pid 0) stays in the kernel, another process gets <paramref name="otherProcess"/>, and a whole process group
+    /// or user (PRIO_USER would renice every process of the user at once) is refused.
+    /// </summary>
+    private static IEnumerable<SyscallRule> OtherProcesses(uint otherProcess)
     {
-        var rules = new List<SyscallRule>();
         foreach (var call in new[] { Sys.Prlimit64, Sys.SchedSetaffinity, Sys.SchedSetscheduler, Sys.SchedSetparam, Sys.SchedSetattr })
         {
-            rules.Add(new SyscallRule(call,
-                [new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.NonZero(0)], "another process's limits or scheduling")],
-                SeccompAction.Allow));
+            yield return new SyscallRule(call,
+                [new Clause(otherProcess, [new ArgCheck.NonZero(0)], "another process's limits or scheduling")],
+                SeccompAction.Allow);
         }
 
-        rules.Add(new SyscallRule(Sys.Setpriority,
-            [new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, PRIO_PROCESS), new ArgCheck.EqualsLow(1, 0)], "the caller's own priority")],
-            SeccompAction.Errno(EPERM)));
-        rules.Add(new SyscallRule(Sys.IoprioSet,
-            [new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, IOPRIO_WHO_PROCESS), new ArgCheck.EqualsLow(1, 0)], "the caller's own I/O priority")],
-            SeccompAction.Errno(EPERM)));
-        rules.AddRange(new[] { Sys.FanotifyInit, Sys.FanotifyMark }.Select(c => SyscallRule.Always(c, SeccompAction.Errno(EPERM), "fanotify hands out descriptors of files other processes open")));
-        rules.Add(new SyscallRule(Sys.Ioctl,
-            [
-                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCSTI)], "TIOCSTI pushes input into the terminal"),
-                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCLINUX)], "TIOCLINUX can paste the console selection as input"),
-                new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCCONS)], "TIOCCONS redirects the console"),
-            ],
-            SeccompAction.Allow));
-        return new FilterPlan(rules, SeccompAction.Allow, SyscallNames.Highest);
+        foreach (var (call, process) in new[] { (Sys.Setpriority, PRIO_PROCESS), (Sys.IoprioSet, IOPRIO_WHO_PROCESS) })
+        {
+            yield return new SyscallRule(call,
+                [
+                    new Clause(otherProcess, [new ArgCheck.EqualsLow(0, process), new ArgCheck.NonZero(1)], "another process's priority"),
+                    new Clause(SeccompAction.Allow, [new ArgCheck.EqualsLow(0, process)], "the caller's own priority"),
+                ],
+                SeccompAction.Errno(EPERM));
+        }
     }
+
+    private static IEnumerable<SyscallRule> Fanotify() =>
+        new[] { Sys.FanotifyInit, Sys.FanotifyMark }.Select(c => SyscallRule.Always(c, SeccompAction.Errno(EPERM),
+            "fanotify hands out descriptors of files other processes open (read and write, for root) and can hold their opens"));
+
+    private static SyscallRule TerminalIoctls() => new(Sys.Ioctl,
+        [
+            new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCSTI)], "TIOCSTI pushes input into the terminal: commands typed into the user's shell after cordon exits"),
+            new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCLINUX)], "TIOCLINUX can paste the console selection as input"),
+            new Clause(SeccompAction.Errno(EPERM), [new ArgCheck.EqualsLow(1, TIOCCONS)], "TIOCCONS redirects the machine's console output to a terminal of the program's"),
+        ],
+        SeccompAction.Allow);
 }

@@ -438,10 +438,7 @@ internal sealed partial class Supervisor
 
         // struct sockaddr_nl { sa_family_t; unsigned short pad; __u32 nl_pid; __u32 nl_groups; }: 0, 0 is the kernel.
         static bool Kernel0(byte[]? a) => a is { Length: >= 12 } && BitConverter.ToUInt32(a, 4) == 0 && BitConverter.ToUInt32(a, 8) == 0;
-        var peer = new byte[MaxSockaddr];
-        uint len = MaxSockaddr;
-        bool peerIsKernel = Libc.GetPeerName(sock.Fd, peer, ref len) == 0 && Kernel0(peer[..(int)Math.Min(len, MaxSockaddr)]);
-        if (peerIsKernel && (msg.Name is null || Kernel0(msg.Name)))
+        if (Kernel0(Address(sock, peer: true)?.Raw) && (msg.Name is null || Kernel0(msg.Name)))
         {
             msg.DropName();
             return true;

@@ -37,22 +37,28 @@
 #define ESCAPED(...) do { printf("ESCAPED: " __VA_ARGS__); printf("\n"); return 1; } while (0)
 #define SETUP(...) do { printf("setup: " __VA_ARGS__); printf("\n"); return 2; } while (0)
 
-/* PPid (field 4) of /proc/PID/stat. */
-static pid_t parent_of(pid_t pid)
+/* Field N (1-based, as in proc(5)) of /proc/PID/stat, a public entry; 0 when it cannot be read. The name (field 2)
+ * may hold spaces and parentheses: fields are counted from its closing parenthesis. */
+static unsigned long stat_field(pid_t pid, int n)
 {
-    char path[64], buf[1024];
+    char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY);
     if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+        return 0;
+    ssize_t len = read(fd, buf, sizeof buf - 1);
     close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
+    if (len <= 0)
+        return 0;
+    buf[len] = 0;
     char *p = strrchr(buf, ')');
-    int ppid = -1;
-    return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+    if (!p)
+        return 0;
+    int field = 2;
+    for (char *t = strtok(p + 1, " "); t; t = strtok(NULL, " "))
+        if (++field == n)
+            return strtoul(t, NULL, 10);
+    return 0;
 }
 
 /* "parent": the reaper (the program's parent); "cordon": the reaper's parent; else a number. */
@@ -61,7 +67,7 @@ static pid_t target_of(const char *s)
     if (!strcmp(s, "parent"))
         return getppid();
     if (!strcmp(s, "cordon")) {
-        pid_t p = parent_of(getppid());
+        pid_t p = (pid_t)stat_field(getppid(), 4); /* PPid */
         if (p <= 1) {
             printf("setup: cannot find cordon's pid\n");
             exit(2);
@@ -71,32 +77,8 @@ static pid_t target_of(const char *s)
     return (pid_t)atoi(s);
 }
 
-/* env_start (field 48 of /proc/PID/stat, a public entry): where the target's environment lies in its memory. */
-static unsigned long env_start(pid_t pid)
-{
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* the name (field 2) may hold spaces */
-    if (!p)
-        return 0;
-    int field = 2;
-    unsigned long v = 0;
-    for (char *t = strtok(p + 1, " "); t; t = strtok(NULL, " ")) {
-        if (++field == 48) {
-            v = strtoul(t, NULL, 10);
-            break;
-        }
-    }
-    return v;
-}
+/* env_start (field 48): where the target's environment lies in its memory. */
+static unsigned long env_start(pid_t pid) { return stat_field(pid, 48); }
 
 /* Prints what came out (the kernel tests look for the secret in the output). */
 static void show(const char *what, const char *buf, ssize_t n)
