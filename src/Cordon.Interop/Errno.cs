@@ -23,6 +23,7 @@ public enum Errno
     EBUSY = 16,
     EEXIST = 17,
     EXDEV = 18,
+    ENODEV = 19,
     ENOTDIR = 20,
     EISDIR = 21,
     EINVAL = 22,
@@ -43,6 +44,7 @@ public enum Errno
     ENOTCONN = 107,
     ECONNREFUSED = 111,
     EINPROGRESS = 115,
+    ESTALE = 116,
 }
 
 /// <summary>A failed system call: the call's name and its errno.</summary>
