@@ -3,7 +3,7 @@
  * and the program, where managed code cannot run, and holds NO policy: it sets up the process, installs the filter
  * cordon built, and then either execs the program or reaps the sandbox. Protocol: README.md beside this file.
  *
- *   cordon-launcher --ppid PID [--ctty] [--no-listener] [--user UID:GID] [--umask OCTAL] [--keep-caps HEX]
+ *   cordon-launcher --ppid PID [--ctty] [--no-listener] [--view] [--user UID:GID] [--umask OCTAL] [--keep-caps HEX]
  *                   -- PATH ARGV0 [ARGS...]
  *   cordon-launcher --probe
  *
@@ -31,12 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 /* Debian 12's headers (Linux 6.1) lack these; values from include/uapi/linux/{landlock,seccomp}.h. */
@@ -64,15 +66,25 @@ struct cordon_ruleset_attr {
 #define MAX_FILTER (4096 * 8)
 
 static void die(const char *what, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* While the view is being built (--view), a failure goes to cordon as "viewfail WHAT: ERROR" instead of the
+ * terminal: the program has not started, and cordon may say in one line why and use the seccomp engine instead. */
+static int building_view;
+
 static void die(const char *what, ...)
 {
     int e = errno;
+    char line[512];
     va_list ap;
     va_start(ap, what);
-    fputs("cordon-launcher: ", stderr);
-    vfprintf(stderr, what, ap);
+    int n = vsnprintf(line, sizeof line, what, ap);
     va_end(ap);
-    fprintf(stderr, ": %s\n", strerror(e));
+    if (building_view) {
+        char msg[640];
+        int m = snprintf(msg, sizeof msg, "viewfail %s: %s", n > 0 ? line : what, strerror(e));
+        if (m > 0 && write(CONTROL_FD, msg, (size_t)(m < (int)sizeof msg ? m : (int)sizeof msg - 1)) > 0)
+            _exit(125);
+    }
+    fprintf(stderr, "cordon-launcher: %s: %s\n", line, strerror(e));
     _exit(125);
 }
 
@@ -154,9 +166,9 @@ static int join_landlock_domain(void)
 /* A program that would run as root keeps only the capabilities in `keep`: the bounding set loses the others (so no
  * later execve gives them back), and so do the permitted, effective and inheritable sets and the ambient set. A
  * process that is not root holds none to begin with (no_new_privs keeps file capabilities from adding any). */
-static void limit_capabilities(uint64_t keep)
+static void limit_capabilities(uint64_t keep, int always)
 {
-    if (geteuid() != 0)
+    if (geteuid() != 0 && !always)
         return;
     for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
         if (cap < 64 && (keep >> cap) & 1)
@@ -198,13 +210,323 @@ static int install_filter(const unsigned char *bytes, size_t len, int listener_w
     return fd;
 }
 
+
+/* ---- The view (--view): the program's own user, mount and pid namespace, whose file system cordon describes. ----
+ * Nothing here decides what the view holds: cordon sends the list of mounts (the "plan") and the launcher performs
+ * it, line by line. docs/view.md has the design; the steps are in README.md beside this file. */
+#define CORDON_SYS_open_tree 428
+#define CORDON_SYS_move_mount 429
+#define CORDON_SYS_fsopen 430
+#define CORDON_SYS_fsconfig 431
+#define CORDON_SYS_fsmount 432
+#define CORDON_SYS_mount_setattr 442
+#define CORDON_SYS_openat2 437
+#define CORDON_OPEN_TREE_CLONE 1U
+#define CORDON_OPEN_TREE_CLOEXEC O_CLOEXEC
+#define CORDON_AT_RECURSIVE 0x8000
+#define CORDON_MOVE_MOUNT_F_EMPTY_PATH 0x4
+#define CORDON_FSCONFIG_SET_STRING 1
+#define CORDON_FSCONFIG_SET_FLAG 0
+#define CORDON_FSCONFIG_CMD_CREATE 6
+#define CORDON_FSMOUNT_CLOEXEC 1
+#define CORDON_MOUNT_ATTR_RDONLY 0x1ULL
+#define CORDON_MOUNT_ATTR_NOSUID 0x2ULL
+#define CORDON_MOUNT_ATTR_NODEV 0x4ULL
+#define CORDON_RESOLVE_NO_MAGICLINKS 0x02ULL
+#define CORDON_RESOLVE_NO_SYMLINKS 0x04ULL
+
+struct cordon_open_how { uint64_t flags, mode, resolve; };
+struct cordon_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
+
+/* Where the view is put together before it becomes the root: a directory every system has. Whatever it hid in the
+ * host's mount namespace is out of sight only inside this (private) copy of it. */
+#define VIEW_BASE "/tmp"
+#define MAX_PLAN (256 * 1024)
+#define MAX_BINDS 4096
+
+static void await(const char *word)
+{
+    char msg[64];
+    ssize_t n = recv(CONTROL_FD, msg, sizeof msg - 1, 0);
+    size_t len = strlen(word);
+    if (n != (ssize_t)len || memcmp(msg, word, len) != 0) {
+        fprintf(stderr, "cordon-launcher: cordon did not answer \"%s\"\n", word);
+        _exit(125);
+    }
+}
+
+/* A new user and mount namespace. cordon writes the id maps (it is outside, in the parent namespace, which the
+ * kernel requires of a map with more than the writer's own id, as root's identity map is), then says "mapped". */
+static void view_enter_namespaces(void)
+{
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+        die("unshare(CLONE_NEWUSER | CLONE_NEWNS)");
+    say("userns");
+    await("mapped");
+    /* Nothing mounted here may propagate back to the host, and nothing of the host's later mounts may come in. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        die("mount(/, MS_REC | MS_PRIVATE)");
+}
+
+static int fsconfig_string(int fs, const char *key, const char *value)
+{
+    return (int)syscall(CORDON_SYS_fsconfig, fs, CORDON_FSCONFIG_SET_STRING, key, value, 0);
+}
+
+/* cordon's FUSE file system, created here but not yet attached anywhere: /dev/fuse must be opened in the namespace
+ * that mounts it, and the connection's pid namespace is the mounter's (this process's, which is cordon's), so that
+ * the thread ids in FUSE requests are the ones cordon knows. Returns the mount's descriptor; *device gets the
+ * /dev/fuse descriptor, which cordon takes with pidfd_getfd. */
+static int view_fuse(int *device)
+{
+    int dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    if (dev < 0)
+        die("open /dev/fuse");
+    int fs = (int)syscall(CORDON_SYS_fsopen, "fuse", 1 /* FSOPEN_CLOEXEC */);
+    if (fs < 0)
+        die("fsopen(fuse)");
+    char num[32];
+    snprintf(num, sizeof num, "%d", dev);
+    char uid[32], gid[32];
+    snprintf(uid, sizeof uid, "%u", (unsigned)getuid());
+    snprintf(gid, sizeof gid, "%u", (unsigned)getgid());
+    if (fsconfig_string(fs, "source", "cordon") != 0 || fsconfig_string(fs, "fd", num) != 0 ||
+        fsconfig_string(fs, "rootmode", "40000") != 0 || fsconfig_string(fs, "user_id", uid) != 0 ||
+        fsconfig_string(fs, "group_id", gid) != 0 ||
+        syscall(CORDON_SYS_fsconfig, fs, CORDON_FSCONFIG_SET_FLAG, "default_permissions", NULL, 0) != 0 ||
+        syscall(CORDON_SYS_fsconfig, fs, CORDON_FSCONFIG_SET_FLAG, "allow_other", NULL, 0) != 0)
+        die("fsconfig(fuse)");
+    if (syscall(CORDON_SYS_fsconfig, fs, CORDON_FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0)
+        die("fsconfig(fuse, FSCONFIG_CMD_CREATE)");
+    int mnt = (int)syscall(CORDON_SYS_fsmount, fs, CORDON_FSMOUNT_CLOEXEC, CORDON_MOUNT_ATTR_NOSUID | CORDON_MOUNT_ATTR_NODEV);
+    if (mnt < 0)
+        die("fsmount(fuse)");
+    close(fs);
+    *device = dev;
+    return mnt;
+}
+
+/* One line of the plan, split in place at tabs: "bind\tPATH\tATTRS", "tmpfs\tPATH", "proc\tPATH",
+ * "devpts\tPATH", "symlink\tTARGET\tPATH". ATTRS: any of "ro", "nodev" (every bind is nosuid). */
+struct plan_op {
+    char *verb, *a, *b;
+    int tree; /* bind: the detached copy of the source, taken before anything is mounted */
+};
+
+static char *next_field(char **s)
+{
+    char *f = *s;
+    if (!f)
+        return NULL;
+    char *t = strchr(f, '\t');
+    if (t) {
+        *t = 0;
+        *s = t + 1;
+    } else {
+        *s = NULL;
+    }
+    return f;
+}
+
+static size_t parse_plan(char *plan, struct plan_op *ops, size_t max)
+{
+    size_t n = 0;
+    for (char *line = strtok(plan, "\n"); line; line = strtok(NULL, "\n")) {
+        if (n == max) {
+            fprintf(stderr, "cordon-launcher: the view has more than %zu mounts\n", max);
+            _exit(125);
+        }
+        char *rest = line;
+        ops[n].verb = next_field(&rest);
+        ops[n].a = next_field(&rest);
+        ops[n].b = next_field(&rest);
+        ops[n].tree = -1;
+        if (!ops[n].a || ops[n].a[0] != '/') {
+            fprintf(stderr, "cordon-launcher: bad line in the view plan: %s\n", line);
+            _exit(125);
+        }
+        n++;
+    }
+    return n;
+}
+
+/* The source of a bind, copied as a detached mount tree. It is reached with RESOLVE_NO_SYMLINKS: cordon names
+ * canonical paths, and a symbolic link planted on the way since would fail the copy instead of redirecting it. */
+static int clone_tree(const char *path)
+{
+    struct cordon_open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = CORDON_RESOLVE_NO_SYMLINKS | CORDON_RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(CORDON_SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+    if (fd < 0)
+        return -1;
+    int tree = (int)syscall(CORDON_SYS_open_tree, fd, "", CORDON_OPEN_TREE_CLONE | CORDON_OPEN_TREE_CLOEXEC | CORDON_AT_RECURSIVE | AT_EMPTY_PATH);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return tree;
+}
+
+/* The mount point for PATH inside the view: created if it sits on something of ours (a tmpfs), which the FUSE
+ * mirror refuses (EROFS) and needs not: it shows what the host has. */
+static void make_mount_point(const char *target, int directory)
+{
+    struct stat st;
+    if (lstat(target, &st) == 0)
+        return;
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", target);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        make_mount_point(parent, 1);
+    }
+    if (directory ? mkdir(target, 0755) != 0 && errno != EEXIST : mknod(target, S_IFREG | 0644, 0) != 0 && errno != EEXIST)
+        die("create the mount point %s", target);
+}
+
+static void in_view(char *out, size_t size, const char *path)
+{
+    snprintf(out, size, VIEW_BASE "%s", path);
+}
+
+static void perform(struct plan_op *op)
+{
+    char target[4096];
+    in_view(target, sizeof target, op->a);
+    if (!strcmp(op->verb, "bind")) {
+        if (op->tree < 0)
+            return; /* gone since cordon planned it: the FUSE mirror shows what is there now */
+        struct stat st;
+        if (fstat(op->tree, &st) != 0)
+            die("fstat %s", op->a);
+        make_mount_point(target, S_ISDIR(st.st_mode));
+        struct cordon_mount_attr attr = {.attr_set = CORDON_MOUNT_ATTR_NOSUID};
+        if (op->b && strstr(op->b, "ro"))
+            attr.attr_set |= CORDON_MOUNT_ATTR_RDONLY;
+        if (op->b && strstr(op->b, "nodev"))
+            attr.attr_set |= CORDON_MOUNT_ATTR_NODEV;
+        if (syscall(CORDON_SYS_mount_setattr, op->tree, "", AT_EMPTY_PATH | CORDON_AT_RECURSIVE, &attr, sizeof attr) != 0)
+            die("mount_setattr %s", op->a);
+        if (syscall(CORDON_SYS_move_mount, op->tree, "", AT_FDCWD, target, CORDON_MOVE_MOUNT_F_EMPTY_PATH) != 0)
+            die("move_mount %s", op->a);
+        close(op->tree);
+        op->tree = -1;
+    } else if (!strcmp(op->verb, "tmpfs")) {
+        make_mount_point(target, 1);
+        if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+            die("mount tmpfs on %s", op->a);
+    } else if (!strcmp(op->verb, "proc")) {
+        make_mount_point(target, 1);
+        if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+            die("mount proc on %s", op->a);
+    } else if (!strcmp(op->verb, "devpts")) {
+        make_mount_point(target, 1);
+        if (mount("devpts", target, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0)
+            die("mount devpts on %s", op->a);
+    } else if (!strcmp(op->verb, "symlink") && op->b && op->b[0] == '/') {
+        char link[4096];
+        in_view(link, sizeof link, op->b);
+        if (symlink(op->a, link) != 0 && errno != EEXIST)
+            die("symlink %s", op->b);
+    } else {
+        fprintf(stderr, "cordon-launcher: unknown view step %s\n", op->verb);
+        _exit(125);
+    }
+}
+
+/* In the pid namespace's first process: builds the view from the plan, then makes it the root. The host's
+ * /proc is still mounted while the new one is, as the kernel requires of a proc mounted in a user namespace. */
+static void view_build(int fuse_mount, struct plan_op *ops, size_t n)
+{
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        die("getcwd");
+    if (syscall(CORDON_SYS_move_mount, fuse_mount, "", AT_FDCWD, VIEW_BASE, CORDON_MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        die("move_mount(fuse, " VIEW_BASE ")");
+    close(fuse_mount);
+    for (size_t k = 0; k < n; k++)
+        perform(&ops[k]);
+    if (chdir(VIEW_BASE) != 0)
+        die("chdir " VIEW_BASE);
+    if (syscall(SYS_pivot_root, ".", ".") != 0)
+        die("pivot_root");
+    if (umount2(".", MNT_DETACH) != 0)
+        die("umount the host's root");
+    if (chdir("/") != 0 || (chdir(cwd) != 0 && chdir("/") != 0))
+        die("chdir");
+}
+
+/* The outer launcher waits here for the pid namespace's first process, which becomes the reaper; it only relays
+ * nothing and dies with cordon (its parent-death signal), taking the namespace with it. */
+static void view_outer(pid_t first)
+{
+    static const int ignored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE};
+    for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
+        signal(ignored[k], SIG_IGN);
+    say("reaper %d", (int)first);
+    int status = 0;
+    while (waitpid(first, &status, __WALL) < 0 && errno == EINTR)
+        ;
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+}
+
+/* --view, steps V1-V6 of README.md: returns in the pid namespace's first process, with the view as its root and
+ * no capability but those in `keep` (which only a program that runs as root is given). */
+static void view_start(uint64_t keep)
+{
+    building_view = 1;
+    view_enter_namespaces();
+    int device = -1;
+    int fuse_mount = view_fuse(&device);
+    say("fuse %d", device);
+    await("serving");
+    static char plan[MAX_PLAN];
+    ssize_t len = recv(CONTROL_FD, plan, sizeof plan - 1, 0);
+    if (len < 0)
+        die("receive the view plan");
+    plan[len] = 0;
+    static struct plan_op ops[MAX_BINDS];
+    size_t n = parse_plan(plan, ops, MAX_BINDS);
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(ops[k].verb, "bind") && (ops[k].tree = clone_tree(ops[k].a)) < 0 && errno != ENOENT)
+            die("open_tree %s", ops[k].a);
+    if (unshare(CLONE_NEWPID) != 0)
+        die("unshare(CLONE_NEWPID)");
+    int alive[2];
+    if (pipe2(alive, O_CLOEXEC) != 0)
+        die("pipe");
+    pid_t first = fork();
+    if (first < 0)
+        die("fork");
+    if (first > 0) {
+        close(device);
+        close(fuse_mount);
+        close(alive[0]);
+        for (size_t k = 0; k < n; k++)
+            if (ops[k].tree >= 0)
+                close(ops[k].tree);
+        view_outer(first);
+    }
+    /* Die with the outer launcher; the pipe tells whether it is already gone (its pid is not visible here). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        die("prctl(PR_SET_PDEATHSIG)");
+    close(alive[1]);
+    struct pollfd gone = {.fd = alive[0], .events = POLLIN};
+    if (poll(&gone, 1, 0) != 0)
+        _exit(125);
+    close(alive[0]);
+    close(device);
+    view_build(fuse_mount, ops, n);
+    limit_capabilities(keep, 1);
+    building_view = 0;
+}
+
 /* Kills every process of the sandbox. With the Landlock signal scope, kill(-1) reaches exactly the processes of
  * this Landlock domain (and domains nested in it): the scope refuses every signal to a process outside, and
  * kill(-1) skips the caller. Without the scope kill(-1) would hit every process of the user, so then only the
  * program's process group is killed. */
 static void kill_sandbox(int landlock_abi, pid_t child)
 {
-    if (landlock_abi >= 6)
+    if (landlock_abi >= 6 || getpid() == 1) /* pid 1: the view's pid namespace holds exactly the sandbox */
         kill(-1, SIGKILL);
     else if (child > 0)
         kill(-child, SIGKILL), kill(child, SIGKILL);
@@ -287,7 +609,7 @@ int main(int argc, char **argv)
         return probe();
 
     pid_t expected_parent = 0;
-    int ctty = 0, listener_wanted = 1, i = 1;
+    int ctty = 0, listener_wanted = 1, view = 0, i = 1;
     long uid = -1, gid = -1;
     int umask_wanted = -1;
     int keep_caps_given = 0;
@@ -299,6 +621,8 @@ int main(int argc, char **argv)
             ctty = 1;
         else if (!strcmp(argv[i], "--no-listener"))
             listener_wanted = 0;
+        else if (!strcmp(argv[i], "--view"))
+            view = 1;
         else if (!strcmp(argv[i], "--user") && i + 1 < argc && sscanf(argv[i + 1], "%ld:%ld", &uid, &gid) == 2)
             i++;
         else if (!strcmp(argv[i], "--umask") && i + 1 < argc && sscanf(argv[i + 1], "%o", &umask_wanted) == 1 &&
@@ -312,7 +636,7 @@ int main(int argc, char **argv)
         }
     }
     if (expected_parent <= 0 || i + 2 >= argc) {
-        fprintf(stderr, "usage: cordon-launcher --ppid PID [--ctty] [--no-listener] [--user UID:GID] [--umask OCTAL] [--keep-caps HEX] -- PATH ARGV0 [ARGS...] (started by cordon)\n");
+        fprintf(stderr, "usage: cordon-launcher --ppid PID [--ctty] [--no-listener] [--view] [--user UID:GID] [--umask OCTAL] [--keep-caps HEX] -- PATH ARGV0 [ARGS...] (started by cordon)\n");
         return 125;
     }
     const char *path = argv[i + 1];
@@ -333,8 +657,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "cordon-launcher: --keep-caps is required for a program that runs as root\n");
         return 125;
     }
-    if (keep_caps_given)
-        limit_capabilities((uint64_t)keep_caps);
+    if (keep_caps_given && !view)
+        limit_capabilities((uint64_t)keep_caps, 0); /* in the view: after the mounts (a new user namespace resets the sets) */
 
     /* Die with cordon; if it is already gone, never run unsupervised. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
@@ -355,6 +679,8 @@ int main(int argc, char **argv)
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         die("prctl(PR_SET_NO_NEW_PRIVS)");
+    if (view)
+        view_start(keep_caps_given ? (uint64_t)keep_caps : 0);
     int landlock_abi = join_landlock_domain();
 
     static unsigned char filter[MAX_FILTER];
@@ -432,7 +758,9 @@ int main(int argc, char **argv)
         die("signalfd");
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
         die("prctl(PR_SET_PDEATHSIG)");
-    if (getppid() != expected_parent)
+    /* In the view our parent is the outer launcher, invisible from this pid namespace (getppid() says 0); its death
+     * was covered by the parent-death signal all along, which this only changes from SIGKILL to SIGTERM. */
+    if (!view && getppid() != expected_parent)
         kill(getpid(), SIGTERM);
     return reap(child, landlock_abi, signals);
 }

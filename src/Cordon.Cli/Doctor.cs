@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Cordon.Interop;
 using Cordon.Supervisor;
 using Cordon.Supervisor.Lsm;
+using Cordon.Supervisor.View;
 
 namespace Cordon.Cli;
 
@@ -26,6 +27,7 @@ internal static class Doctor
             ? "signals and abstract Unix sockets of the sandbox are scoped: nothing inside can signal or reach processes outside"
             : "no signal scoping (needs ABI 6, Linux 6.12): the sandbox can signal your other processes; daemons it starts may outlive cordon");
         LsmLines(o);
+        ViewLines(o, root);
 
         var uring = Read("/proc/sys/kernel/io_uring_disabled")?.Trim();
         Line(o, null, "io_uring", uring is null ? "sysctl absent" : $"io_uring_disabled={uring}; cordon refuses io_uring inside the sandbox either way (its operations bypass seccomp)");
@@ -47,7 +49,7 @@ internal static class Doctor
         }
 
         Line(o, pty, "pseudo-terminals", pty ? "available: prompts run the program on cordon's own terminal" : "unavailable: cordon cannot prompt (it denies instead)");
-        Line(o, null, "running as", root ? "root" : "an ordinary user: the seccomp engine (no root needed)");
+        Line(o, null, "running as", root ? "root" : "an ordinary user (no root needed: the view or the seccomp engine)");
         o.WriteLine(canRun ? "verdict: cordon can run here." : "verdict: cordon cannot run here.");
         return canRun ? 0 : 1;
     }
@@ -71,12 +73,85 @@ internal static class Doctor
         }
 
         var why = checks.FirstOrDefault(c => !c.Ok);
-        Line(o, null, "engine", why switch
+        if (why is null)
         {
-            null => "lsm (--engine auto): decisions at the kernel's security hooks; the program runs as the sudo user",
-            { What: "running as" } => $"seccomp (--engine auto): the LSM engine cannot run here: {why.Text}",
-            _ => $"seccomp (--engine auto): the LSM engine cannot run here (\"{why.What}\" above)",
-        });
+            Line(o, null, "engine", "lsm (--engine auto): decisions at the kernel's security hooks; the program runs as the sudo user");
+        }
+        else if (Libc.GetEUid() == 0)
+        {
+            Line(o, null, "engine", $"seccomp (--engine auto): the LSM engine cannot run here (\"{why.What}\" above); --engine view also works for root");
+        }
+    }
+
+    /// <summary>
+    /// The view engine (docs/view.md): the cheap facts, then a real run of `true` in a view, and for a user who is
+    /// not root the engine `--engine auto` picks.
+    /// </summary>
+    private static void ViewLines(TextWriter o, bool root)
+    {
+        var checks = ViewAvailability.Cheap();
+        if (checks.All(c => c.Ok))
+        {
+            checks.Add(ViewProbe());
+        }
+
+        foreach (var c in checks)
+        {
+            Line(o, null, "view: " + c.What, c.Ok ? c.Text : "NO: " + c.Text);
+        }
+
+        var why = checks.FirstOrDefault(c => !c.Ok);
+        if (root)
+        {
+            return; // the LSM lines said which engine root gets
+        }
+
+        Line(o, null, "engine", why is null
+            ? "view (--engine auto): reads the rules allow are served by the kernel; the rest is decided by cordon"
+            : $"seccomp (--engine auto): the view cannot be built here: {why.Text}");
+    }
+
+    /// <summary>A real view: `true` run in one, with no rule but the base rules and nobody to ask.</summary>
+    private static LsmAvailability.Check ViewProbe()
+    {
+        string? failed = null;
+        try
+        {
+            string program = File.Exists("/usr/bin/true") ? "/usr/bin/true" : "/bin/true";
+            var home = Environment.GetEnvironmentVariable("HOME") ?? "/";
+            using var policy = new Policy.Policy([], Policy.BaseRules.For(new Policy.BaseContext(home, null, program)), null, home);
+            int status = Sandbox.Run(new SandboxOptions
+            {
+                ProgramPath = program,
+                Argv = ["true"],
+                Environment = [],
+                Policy = policy,
+                Observer = new Quiet(),
+                View = new ViewOptions { FallBack = why => failed = why },
+            });
+            if (failed is null && status != 0)
+            {
+                failed = $"true exited with status {status} in the view";
+            }
+        }
+        catch (SandboxException e)
+        {
+            failed = e.Message;
+        }
+
+        return failed is null ? new("a real view", true, "built, and `true` ran in it")
+            : new("a real view", false, failed);
+    }
+
+    private sealed class Quiet : IDecisionObserver
+    {
+        public void OnDecision(Policy.Request request, Policy.Decision decision)
+        {
+        }
+
+        public void OnIncident(string message)
+        {
+        }
     }
 
     private static void Line(TextWriter o, bool? ok, string what, string text) =>

@@ -3,6 +3,7 @@ using Cordon.Policy;
 using Cordon.Profiles;
 using Cordon.Supervisor;
 using Cordon.Supervisor.Lsm;
+using Cordon.Supervisor.View;
 using Cordon.Terminal;
 
 namespace Cordon.Cli;
@@ -14,6 +15,8 @@ namespace Cordon.Cli;
 /// </summary>
 public static class Program
 {
+    private static readonly string[] Engines = ["auto", "view", "seccomp", "lsm"];
+
     public const int UsageError = 125;
     public const int CannotExecute = 126;
     public const int NotFound = 127;
@@ -202,15 +205,19 @@ public static class Program
         command.Options.Add(log);
         var engine = new Option<string>("--engine")
         {
-            Description = "seccomp (any user), lsm (root, Linux 6.12+ with BPF LSM; the program runs as the sudo user), or auto: lsm where it can run, else seccomp. 'cordon doctor' says which.",
-            HelpName = "auto|seccomp|lsm",
-            DefaultValueFactory = _ => "auto",
+            Description = "view (any user: reads the rules allow are served by the kernel from a private view of the file system, the rest is asked), "
+                + "seccomp (any user: every open is decided by cordon), lsm (root, Linux 6.12+ with BPF LSM; the program runs as the sudo user), "
+                + "or auto: lsm for root where it can run, view for other users where it can run, else seccomp. The default is $CORDON_ENGINE, else auto. 'cordon doctor' says which.",
+            HelpName = "auto|view|seccomp|lsm",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CORDON_ENGINE") is { Length: > 0 } e ? e : "auto",
         };
         engine.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<string>() is { } v && v is not ("auto" or "seccomp" or "lsm"))
+            if (r.GetValueOrDefault<string>() is { } v && !Engines.Contains(v))
             {
-                r.AddError($"--engine: unknown engine '{v}' (choose auto, seccomp or lsm)");
+                r.AddError(r.Tokens.Count == 0
+                    ? $"CORDON_ENGINE: unknown engine '{v}' (choose auto, view, seccomp or lsm)"
+                    : $"--engine: unknown engine '{v}' (choose auto, view, seccomp or lsm)");
             }
         });
         command.Options.Add(learn);
@@ -368,13 +375,34 @@ public static class Program
             }
 
             string engineName = result.GetValue(options.Engine) ?? "auto";
-            // auto: the LSM engine where it starts, else the seccomp engine (with one line why, where that is news).
+            bool root = Interop.Libc.GetEUid() == 0;
+            // auto: as root the LSM engine where it starts, else the seccomp engine (with one line why, where that is
+            // news); as anybody else the view where it can be built, else the seccomp engine, with one line why.
             using var lsm = engineName switch
             {
                 "lsm" => LsmEngine.Start(policy, reporter),
-                "auto" => LsmEngine.StartIfPossible(policy, reporter, why => messages.WriteLine($"cordon: {why}; using the seccomp engine")),
+                "auto" when root => LsmEngine.StartIfPossible(policy, reporter, why => messages.WriteLine($"cordon: {why}; using the seccomp engine")),
                 _ => null,
             };
+            ViewOptions? view = null;
+            if (engineName == "view" || (engineName == "auto" && !root))
+            {
+                void FellBack(string why) => messages.WriteLine($"cordon: the view engine cannot run here: {why}; using the seccomp engine (--engine seccomp says nothing)");
+                if (ViewAvailability.Unavailable() is { } why)
+                {
+                    if (engineName == "view")
+                    {
+                        throw new SandboxException("the view engine cannot run here: " + why + " (--engine seccomp works without it)");
+                    }
+
+                    FellBack(why);
+                }
+                else
+                {
+                    view = new ViewOptions { FallBack = engineName == "auto" ? FellBack : null, TrapReads = learner is not null, Terminal = tty?.ProgramTerminal };
+                }
+            }
+
             var runAs = lsm is null ? null : SystemPathResolver.SudoUser();
             if (runAs is var (uid, gid))
             {
@@ -401,6 +429,7 @@ public static class Program
                     Spawned = tty is null ? null : tty.ProgramStarted,
                     ProgramStarted = tty is null ? null : tty.SetProgramGroup,
                     ProgramStopped = tty is null ? null : _ => tty.Suspend(),
+                    View = view,
                 });
             }
             finally

@@ -13,6 +13,9 @@ public static unsafe partial class Libc
     [LibraryImport(C, EntryPoint = "geteuid")]
     public static partial int GetEUid();
 
+    [LibraryImport(C, EntryPoint = "getegid")]
+    public static partial int GetEGid();
+
     [LibraryImport(C, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 

@@ -215,7 +215,9 @@ public sealed class Policy : IDisposable
     /// for such a folder in the kernel, which then decides every file below it without asking cordon.
     /// Only for path rules (read, write, run): a rule that depends on who asks promises nothing.
     /// </summary>
-    public Verdict? FolderVerdict(AccessKind kind, string folder)
+    /// <param name="asRoot">cordon runs as root: a base grant that stands for the user (<see cref="Rule.AsUser"/>)
+    /// promises nothing about a whole tree, because it allows only the files the user could read.</param>
+    public Verdict? FolderVerdict(AccessKind kind, string folder, bool asRoot = false)
     {
         if (kind is not (AccessKind.Read or AccessKind.Write or AccessKind.Run) || !folder.StartsWith('/'))
         {
@@ -228,13 +230,31 @@ public sealed class Policy : IDisposable
             user = userRules;
         }
 
-        var (reached, verdict) = Uniform(user[(int)kind], folder);
+        var (reached, verdict, _) = Uniform(user[(int)kind], folder);
         if (reached && verdict == Verdict.Allow && kind == AccessKind.Write && OutsideCodeGuard.MayApplyWithin(folder))
         {
             return null; // the guard asks about its names below a folder the user allowed (see Match)
         }
 
-        return reached ? verdict : Uniform(baseRules[(int)kind], folder).Verdict;
+        if (reached)
+        {
+            return verdict;
+        }
+
+        var (_, baseVerdict, by) = Uniform(baseRules[(int)kind], folder);
+        return baseVerdict == Verdict.Allow && asRoot && by is { AsUser: true } ? null : baseVerdict;
+    }
+
+    /// <summary>Whether a rule allows every path of <paramref name="kind"/> (`--allow-read` with no value, `A`), perhaps but for some.</summary>
+    public bool AllowsAnyPath(AccessKind kind)
+    {
+        Rule[][] user;
+        lock (gate)
+        {
+            user = userRules;
+        }
+
+        return user[(int)kind].Concat(baseRules[(int)kind]).Any(r => r.Verdict == Verdict.Allow && r.Descriptor is AnyDescriptor or AllButSensitiveDescriptor);
     }
 
     /// <summary>
@@ -260,7 +280,7 @@ public sealed class Policy : IDisposable
     }
 
     /// <summary>Whether any of <paramref name="rules"/> reaches the folder's tree, and the verdict if it is the same everywhere.</summary>
-    private static (bool Reached, Verdict? Verdict) Uniform(Rule[] rules, string folder)
+    private static (bool Reached, Verdict? Verdict, Rule? By) Uniform(Rule[] rules, string folder)
     {
         Rule? best = null;
         List<Rule>? partial = null;
@@ -280,13 +300,13 @@ public sealed class Policy : IDisposable
         if (best is null)
         {
             // Paths nothing covers would be asked; paths a partial rule covers are decided by it.
-            return (partial is not null, null);
+            return (partial is not null, null, null);
         }
 
         // Every path of the tree matches best (and perhaps more): a partial rule changes the verdict only where it
         // would beat best with the other verdict.
         bool uniform = partial is null || partial.All(r => r.Verdict == best.Verdict || !Beats(r, best));
-        return (true, uniform ? best.Verdict : null);
+        return (true, uniform ? best.Verdict : null, best);
     }
 
     /// <summary>Whether <paramref name="a"/> wins over <paramref name="b"/> when both match (the rule of <see cref="Best"/>).</summary>

@@ -62,14 +62,45 @@ public sealed record FilterPlan(IReadOnlyList<SyscallRule> Rules, uint DefaultAc
     /// <summary>DNS over UDP without EDNS fits in 512 bytes (RFC 1035, 4.2.1); a query is far smaller.</summary>
     public const uint MaxDnsQuery = 512;
 
-    public static FilterPlan Default()
+    /// <summary>
+    /// Open flags that may change a file or make one: write access, create, truncate, a temporary file. An open
+    /// without any of them only reads (or only names: O_PATH), and the view engine lets the kernel do it.
+    /// </summary>
+    public const uint WriteIntent = 0x1 /* O_WRONLY */ | 0x2 /* O_RDWR */ | 0x40 /* O_CREAT */ | 0x200 /* O_TRUNC */ | 0x400000 /* __O_TMPFILE */;
+
+    /// <summary>
+    /// The filter of the view engine (docs/view.md): as <see cref="Default"/>, except that open and openat without
+    /// <see cref="WriteIntent"/> stay in the kernel. The program's file system is then cordon's view, where an
+    /// allowed tree is a bind mount and everything else is cordon's FUSE mirror, which decides each open itself.
+    /// The flags are a register, so the check cannot be raced. openat2 (flags in memory) and creat stay trapped.
+    /// </summary>
+    public static FilterPlan ForView() => Default(readOnlyOpensInKernel: true);
+
+    public static FilterPlan Default() => Default(readOnlyOpensInKernel: false);
+
+    private static FilterPlan Default(bool readOnlyOpensInKernel)
     {
         var rules = new List<SyscallRule>();
         void Notify(string why, params Sys[] calls) => rules.AddRange(calls.Select(c => SyscallRule.Always(c, SeccompAction.UserNotif, why)));
         void Refuse(string why, params Sys[] calls) => rules.AddRange(calls.Select(c => SyscallRule.Always(c, SeccompAction.Errno(EPERM), why)));
 
-        Notify("opens: resolved, decided and performed by the supervisor",
-            Sys.Open, Sys.Openat, Sys.Openat2, Sys.Creat);
+        if (readOnlyOpensInKernel)
+        {
+            foreach (var (call, flagsArg) in new[] { (Sys.Open, 1), (Sys.Openat, 2) })
+            {
+                rules.Add(new SyscallRule(call,
+                    [new Clause(SeccompAction.UserNotif, [new ArgCheck.AnyBitsLow(flagsArg, WriteIntent)], "an open that may write or create: resolved, decided and performed by the supervisor")],
+                    SeccompAction.Allow));
+            }
+
+            Notify("opens whose flags the filter cannot read (openat2), and creat: performed by the supervisor", Sys.Openat2, Sys.Creat);
+        }
+        else
+        {
+            Notify("opens: resolved, decided and performed by the supervisor",
+                Sys.Open, Sys.Openat, Sys.Openat2, Sys.Creat);
+        }
+
         Notify("file changes: performed by the supervisor on descriptors it resolved (legacy numbers included: glibc still uses unlink, rename, ...)",
             Sys.Unlink, Sys.Unlinkat, Sys.Rmdir, Sys.Mkdir, Sys.Mkdirat, Sys.Mknod, Sys.Mknodat,
             Sys.Rename, Sys.Renameat, Sys.Renameat2, Sys.Link, Sys.Linkat, Sys.Symlink, Sys.Symlinkat,

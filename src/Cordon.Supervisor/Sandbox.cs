@@ -50,7 +50,29 @@ public sealed class SandboxOptions
 
     /// <summary>Called when the program was stopped by a job-control signal (Ctrl-Z); returns when cordon may go on.</summary>
     public Action<int>? ProgramStopped { get; init; }
+
+    /// <summary>The view engine (docs/view.md): the program runs in a file system view cordon builds; null: the seccomp engine.</summary>
+    public ViewOptions? View { get; init; }
 }
+
+/// <summary>How the view engine runs (<see cref="SandboxOptions.View"/>).</summary>
+public sealed class ViewOptions
+{
+    /// <summary>
+    /// Where the view cannot be built (the kernel refuses a step), called with why, and the program runs under the
+    /// seccomp engine instead; null: the run fails with that reason.
+    /// </summary>
+    public Action<string>? FallBack { get; init; }
+
+    /// <summary>Keep trapping read-only opens (learn mode, which must see every read).</summary>
+    public bool TrapReads { get; init; }
+
+    /// <summary>The program's terminal (cordon's pseudo-terminal, /dev/pts/N), put into the view's /dev/pts.</summary>
+    public string? Terminal { get; init; }
+}
+
+/// <summary>The kernel refused a step of building the view, before the program started.</summary>
+public sealed class ViewUnavailableException(string message) : Exception(message);
 
 /// <summary>Why cordon itself could not run the program (exit status 125, like env(1) and timeout(1)).</summary>
 public sealed class SandboxException(string message) : Exception(message)
@@ -89,6 +111,41 @@ public static class Sandbox
     /// executed). Throws <see cref="SandboxException"/> when cordon itself cannot run it.
     /// </summary>
     public static int Run(SandboxOptions options)
+    {
+        try
+        {
+            return RunOnOwnThread(options);
+        }
+        catch (ViewUnavailableException e) when (options.View?.FallBack is { } fallBack)
+        {
+            fallBack(e.Message);
+            return RunOnOwnThread(CopyWithoutView(options));
+        }
+        catch (ViewUnavailableException e)
+        {
+            throw new SandboxException("the view engine cannot run here: " + e.Message + " (--engine seccomp works without it)");
+        }
+    }
+
+    private static SandboxOptions CopyWithoutView(SandboxOptions o) => new()
+    {
+        ProgramPath = o.ProgramPath,
+        Argv = o.Argv,
+        Environment = o.Environment,
+        Policy = o.Policy,
+        Observer = o.Observer,
+        LauncherPath = o.LauncherPath,
+        HandleSignals = o.HandleSignals,
+        Stdio = o.Stdio,
+        ControllingTerminal = o.ControllingTerminal,
+        Spawned = o.Spawned,
+        JoinKernelSandbox = o.JoinKernelSandbox,
+        RunAs = o.RunAs,
+        ProgramStarted = o.ProgramStarted,
+        ProgramStopped = o.ProgramStopped,
+    };
+
+    private static int RunOnOwnThread(SandboxOptions options)
     {
         // PR_SET_PDEATHSIG fires when the *thread* that forked the launcher exits, so the spawn must happen on a
         // thread that lives exactly as long as the run.
@@ -151,6 +208,11 @@ public static class Sandbox
                 argv.Add("--no-listener");
             }
 
+            if (options.View is not null)
+            {
+                argv.Add("--view");
+            }
+
             if (options.RunAs is var (uid, gid))
             {
                 argv.AddRange(["--user", $"{uid}:{gid}"]);
@@ -162,16 +224,35 @@ public static class Sandbox
             launcherPid = Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3), .. options.Stdio]);
         }
 
-        options.Spawned?.Invoke();
+        if (options.View is null)
+        {
+            options.Spawned?.Invoke();
+        }
 
         using var registrations = options.HandleSignals ? new SignalForwarding() : null;
         Supervisor? supervisor = null;
+        View.ViewSession? view = null;
+        int reaperPid = launcherPid;
         try
         {
-            var plan = options.JoinKernelSandbox is null ? FilterPlan.Default() : FilterPlan.ForKernelEngine();
+            if (options.View is not null)
+            {
+                view = View.ViewSession.Build(launcherPid, options.Policy, options.Observer, options.View.Terminal, () => ReceiveLine(control), data => SendPacket(control, data));
+                reaperPid = view.ReaperPid;
+                options.Spawned?.Invoke(); // after the fall-back point: the terminal's copy of the program's end stays until then
+            }
+
+            var plan = options.JoinKernelSandbox is not null ? FilterPlan.ForKernelEngine()
+                : options.View is { TrapReads: false } ? FilterPlan.ForView()
+                : FilterPlan.Default();
             SendPacket(control, SockFilter.ToBytes(FilterCompiler.Compile(plan)));
 
             var ready = ReceiveLine(control) ?? throw Failed(launcherPid, "the launcher stopped before installing the filter");
+            if (ready.StartsWith("viewfail ", StringComparison.Ordinal))
+            {
+                throw new ViewUnavailableException(ready["viewfail ".Length..]);
+            }
+
             var parts = ready.Split(' ');
             if (parts.Length != 3 || parts[0] != "ready")
             {
@@ -193,8 +274,9 @@ public static class Sandbox
             }
             else
             {
-                var listener = TakeListener(launcherPid, remoteListener);
-                supervisor = new Supervisor(listener, options.Policy, options.Observer) { SandboxRoot = launcherPid };
+                var listener = TakeListener(reaperPid, remoteListener);
+                supervisor = new Supervisor(listener, options.Policy, options.Observer) { SandboxRoot = launcherPid, Reaper = reaperPid, View = view };
+                view?.Attach(supervisor);
                 supervisor.Start();
             }
 
@@ -211,6 +293,19 @@ public static class Sandbox
                     case "child" when programPid is null:
                         // Only the first: the reaper says it once, and nothing else holds this socket.
                         int child = int.Parse(words[1], CultureInfo.InvariantCulture);
+                        if (view is not null)
+                        {
+                            // The reaper names the program by its pid in the view's pid namespace: cordon's is the
+                            // reaper's only child. None: the program has already exited and been reaped.
+                            if (View.ViewSession.OnlyChild(reaperPid) is not int hostPid)
+                            {
+                                programPid = 0;
+                                break;
+                            }
+
+                            child = hostPid;
+                        }
+
                         programPid = child;
                         registrations?.Target(child);
                         options.ProgramStarted?.Invoke(child);
@@ -247,27 +342,38 @@ public static class Sandbox
         {
             _ = Libc.Kill(launcherPid, Kernel.SIGKILL);
             _ = WaitFor(launcherPid);
+            view?.Dispose();
             throw;
+        }
+        finally
+        {
+            // After the launcher is gone: the view's FUSE connection ends with the last process that used it.
+            if (view is not null && supervisor is not null)
+            {
+                view.Dispose();
+            }
         }
     }
 
-    private static SandboxException Failed(int launcherPid, string what)
+    internal static int TakeFd(int pid, int remoteFd, string what)
+    {
+        using var pidfd = Pidfd.Open(pid);
+        int fd = Pidfd.GetFd(pidfd, remoteFd);
+        if (fd < 0)
+        {
+            throw new SandboxException($"cannot take {what} from the launcher: pidfd_getfd: " + ErrnoException.Describe((Errno)(-fd)));
+        }
+
+        return fd;
+    }
+
+    internal static SandboxException Failed(int launcherPid, string what)
     {
         int st = WaitFor(launcherPid);
         return new SandboxException($"{what} (launcher exit status {Decode(st)})");
     }
 
-    private static SafeFd TakeListener(int launcherPid, int remoteFd)
-    {
-        using var pidfd = Pidfd.Open(launcherPid);
-        int fd = Pidfd.GetFd(pidfd, remoteFd);
-        if (fd < 0)
-        {
-            throw new SandboxException("cannot take the seccomp listener from the launcher: pidfd_getfd: " + ErrnoException.Describe((Errno)(-fd)));
-        }
-
-        return new SafeFd(fd);
-    }
+    private static SafeFd TakeListener(int pid, int remoteFd) => new(TakeFd(pid, remoteFd, "the seccomp listener"));
 
     /// <summary>Exit status as a shell reports it: the code, or 128+N for a signal (wait(2) status layout).</summary>
     public static int Decode(int waitStatus)
@@ -307,7 +413,7 @@ public static class Sandbox
 
     private static unsafe string? ReceiveLine(SafeFd fd)
     {
-        var buf = new byte[256];
+        var buf = new byte[1024];
         while (true)
         {
             nint n;

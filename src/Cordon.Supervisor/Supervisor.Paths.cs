@@ -180,7 +180,7 @@ internal sealed partial class Supervisor
     /// cordon holds the very same directory. Null for absolute paths (the sandbox cannot chroot: the filter refuses it),
     /// unless <paramref name="rooted"/>: openat2's RESOLVE_IN_ROOT reads an absolute path below the dirfd.
     /// </summary>
-    private static Errno OpenBase(Call c, int dirfd, ReadOnlySpan<byte> path, bool emptyPathAllowed, out SafeFd? baseFd, bool rooted = false)
+    private Errno OpenBase(Call c, int dirfd, ReadOnlySpan<byte> path, bool emptyPathAllowed, out SafeFd? baseFd, bool rooted = false)
     {
         baseFd = null;
         if (path.Length > 0 && path[0] == (byte)'/' && !rooted)
@@ -214,7 +214,7 @@ internal sealed partial class Supervisor
             return e == Errno.ENOENT && dirfd != Kernel.AT_FDCWD ? Errno.EBADF : e;
         }
 
-        baseFd = new SafeFd(fd);
+        baseFd = View is null ? new SafeFd(fd) : InHostView(new SafeFd(fd));
         return Errno.None;
     }
 

@@ -57,7 +57,10 @@ internal sealed partial class Supervisor
     }
 
     /// <summary>A process the program started (a descendant of the reaper), not one of cordon's own.</summary>
-    private bool IsProgramProcess(int pid) => pid != SandboxRoot && pid != CordonPid && IsMember(pid);
+    private bool IsProgramProcess(int pid) => !IsLauncher(pid) && pid != CordonPid && IsMember(pid);
+
+    /// <summary>The launcher or the reaper (in the view engine two processes: outside and first in the pid namespace).</summary>
+    private bool IsLauncher(int tgid) => tgid == SandboxRoot || tgid == Reaper;
 
     /// <summary>
     /// For a canonical path under /proc/PID (or /proc/PID/task/TID): null when the policy may decide it as usual;
@@ -90,12 +93,12 @@ internal sealed partial class Supervisor
         }
 
         int tgid = ProcFs.Tgid(pid);
-        if ((tgid == CordonPid || tgid == SandboxRoot) && parts.Length == next + 1 && parts[next] is "stat" or "status" or "comm")
+        if ((tgid == CordonPid || IsLauncher(tgid)) && parts.Length == next + 1 && parts[next] is "stat" or "status" or "comm")
         {
             return null; // what ps and process-tree walkers read; nothing in it is secret
         }
 
-        if (tgid == CordonPid || tgid == SandboxRoot)
+        if (tgid == CordonPid || IsLauncher(tgid))
         {
             return "a process of cordon's own: never readable from the sandbox";
         }

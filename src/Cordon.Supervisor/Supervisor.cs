@@ -58,6 +58,12 @@ internal sealed partial class Supervisor
         set => Volatile.Write(ref sandboxRoot, value);
     }
 
+    /// <summary>The sandbox's reaper: the launcher itself, or in the view engine the pid namespace's first process.</summary>
+    public int Reaper { get; init; }
+
+    /// <summary>The view engine's session (docs/view.md); null under the seccomp engine.</summary>
+    internal View.ViewSession? View { get; init; }
+
     /// <summary>Notifications answered so far (for tests and benchmarks).</summary>
     public long Handled => Interlocked.Read(ref handled);
 
@@ -346,9 +352,10 @@ internal sealed partial class Supervisor
         return false;
     }
 
-    private Subject SubjectOf(Call c)
+    private Subject SubjectOf(Call c) => SubjectOf(c.Tid);
+
+    private Subject SubjectOf(int tid)
     {
-        int tid = c.Tid;
         var process = new ProcessSummary(() => ProcFs.Tgid(tid), () => Details(tid));
         return new Subject(process, tid, () => Ancestry(process), IsMember);
     }

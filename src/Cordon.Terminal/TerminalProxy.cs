@@ -78,8 +78,11 @@ public sealed class TerminalProxy : IDisposable
             }
         }
 
-        return new TerminalProxy(0, output, master, slave, saved) { UserTerminals = users };
+        return new TerminalProxy(0, output, master, slave, saved) { UserTerminals = users, ProgramTerminal = slavePath };
     }
+
+    /// <summary>The device name of the program's terminal (this proxy's pseudo-terminal).</summary>
+    public string? ProgramTerminal { get; private init; }
 
     /// <summary>The device names of the user's terminal (cordon's descriptors 0, 1, 2), which the program must not open.</summary>
     public IReadOnlyList<string> UserTerminals { get; private init; } = [];

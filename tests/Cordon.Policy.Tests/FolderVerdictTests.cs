@@ -131,4 +131,16 @@ public class FolderVerdictTests
         nodeModules.Add(R(AccessKind.Write, Verdict.Deny, "/home/u/project/node_modules/.bin"));
         Assert.Null(nodeModules.FolderVerdict(AccessKind.Write, "/home/u/project/node_modules"));
     }
+
+    [Fact]
+    public void As_root_a_base_grant_that_stands_for_the_user_promises_no_tree()
+    {
+        // The view binds a tree only when every file in it is allowed; as root the base grants only what the user
+        // could read, which a bind cannot tell apart. A user's own rule still promises its tree.
+        var policy = Build([R(AccessKind.Read, Verdict.Allow, "/home/u/project")]);
+        Assert.Equal(Verdict.Allow, policy.FolderVerdict(AccessKind.Read, "/usr/lib"));
+        Assert.Null(policy.FolderVerdict(AccessKind.Read, "/usr/lib", asRoot: true));
+        Assert.Equal(Verdict.Allow, policy.FolderVerdict(AccessKind.Read, "/home/u/project", asRoot: true));
+        Assert.Equal(Verdict.Allow, policy.FolderVerdict(AccessKind.Read, "/tmp/cordon-run", asRoot: true));
+    }
 }

@@ -1,0 +1,175 @@
+namespace Cordon.Policy;
+
+/// <summary>What a path is on the host, for <see cref="ViewPlan"/> (a symbolic link is <see cref="Other"/>).</summary>
+public enum HostEntry
+{
+    Missing,
+    Directory,
+    File,
+    Other,
+}
+
+/// <summary>The host's file system as the view planner sees it: no I/O in the policy core, a real one in the engine.</summary>
+public interface IHostTree
+{
+    /// <summary>What <paramref name="path"/> is, without following a symbolic link at its end.</summary>
+    HostEntry Kind(string path);
+
+    /// <summary>The names in a directory (empty when it cannot be listed).</summary>
+    IEnumerable<string> Children(string directory);
+}
+
+/// <summary>One step of building the view, performed by the launcher in order (native/launcher/README.md).</summary>
+/// <param name="Verb">bind, tmpfs, proc, devpts or symlink.</param>
+/// <param name="Path">The path in the view (for a bind also the host's source; for a symlink its target).</param>
+/// <param name="Arg">bind: mount attributes ("ro", "nodev"); symlink: where the link is made.</param>
+public sealed record ViewMount(string Verb, string Path, string Arg = "")
+{
+    public string Line => Arg.Length == 0 ? $"{Verb}\t{Path}" : $"{Verb}\t{Path}\t{Arg}";
+}
+
+/// <summary>
+/// The view engine's file system (docs/view.md): which trees the kernel serves directly (bind mounts of the host's
+/// own trees, at their own paths) and what the view adds (its own /proc and a minimal /dev). Everything else is
+/// cordon's FUSE mirror, which decides each open as the seccomp engine does; so a tree is bound only when the rules
+/// give every path below it the same answer, allow (<see cref="Policy.FolderVerdict"/>), and a tree that holds a
+/// deny somewhere is bound piece by piece around it. Nothing lies beneath a bind but the mirror, which decides:
+/// uncovering a mount could never show more than the rules allow.
+/// </summary>
+public static class ViewPlan
+{
+    /// <summary>Beyond this many binds the rest of an allowed tree is served by the mirror (still decided, slower).</summary>
+    public const int MaxBinds = 2000;
+
+    /// <summary>How deep a tree with a deny inside is split into binds around the denied part.</summary>
+    public const int MaxDepth = 8;
+
+    private static readonly string[] Devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
+
+    /// <summary>The steps, in order: /dev and /proc first, then the binds (parents before what lies below them).</summary>
+    /// <param name="asRoot">cordon runs as root: base grants that stand for the user are not bound (see FolderVerdict).</param>
+    /// <param name="terminal">The program's terminal (/dev/pts/N of cordon's pseudo-terminal), shown in the view's /dev/pts.</param>
+    public static IReadOnlyList<ViewMount> Build(Policy policy, IHostTree host, bool asRoot, string? terminal = null)
+    {
+        var steps = new List<ViewMount> { new("tmpfs", "/dev") };
+        var devices = Devices.Concat(policy.FolderCandidates()
+                .Where(c => c.Kind is AccessKind.Read or AccessKind.Write && c.Folder.StartsWith("/dev/", StringComparison.Ordinal)
+                    && !Descriptor.InTree("/dev/pts", c.Folder) && c.Folder != "/dev/ptmx" && c.Folder != "/dev/shm")
+                .Select(c => c.Folder))
+            .Distinct(StringComparer.Ordinal);
+        foreach (var d in devices.Where(d => host.Kind(d) != HostEntry.Missing))
+        {
+            steps.Add(new("bind", d)); // a device node: its bind keeps the host's dev attribute
+        }
+
+        // Opens of a terminal for writing are trapped and performed on the host's devices (a new pty from /dev/ptmx
+        // too); the view's /dev/pts holds only the program's own terminal, so that ttyname() finds it, and never
+        // the user's (the base rules deny those; a bind of the host's /dev/pts would show them all).
+        steps.Add(new("tmpfs", "/dev/pts"));
+        if (terminal is not null && terminal.StartsWith("/dev/pts/", StringComparison.Ordinal) && host.Kind(terminal) != HostEntry.Missing)
+        {
+            steps.Add(new("bind", terminal));
+        }
+
+        if (host.Kind("/dev/ptmx") != HostEntry.Missing)
+        {
+            steps.Add(new("bind", "/dev/ptmx"));
+        }
+
+        steps.Add(new("symlink", "/proc/self/fd", "/dev/fd"));
+        steps.Add(new("symlink", "/proc/self/fd/0", "/dev/stdin"));
+        steps.Add(new("symlink", "/proc/self/fd/1", "/dev/stdout"));
+        steps.Add(new("symlink", "/proc/self/fd/2", "/dev/stderr"));
+        steps.Add(new("proc", "/proc"));
+        steps.AddRange(Binds(policy, host, asRoot).Select(b => new ViewMount("bind", b.Path, b.ReadOnly ? "ro,nodev" : "nodev")));
+        return steps;
+    }
+
+    /// <summary>The trees and files to bind, each at its own path, sorted so that no bind lies below another.</summary>
+    public static IReadOnlyList<(string Path, bool ReadOnly)> Binds(Policy policy, IHostTree host, bool asRoot)
+    {
+        var candidates = policy.FolderCandidates()
+            .Where(c => c.Kind == AccessKind.Read && c.Folder != "/")
+            .Select(c => c.Folder)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        bool everything = policy.AllowsAnyPath(AccessKind.Read);
+        var binds = new List<(string Path, bool ReadOnly)>();
+
+        bool Inside(string path) => everything || candidates.Any(c => Descriptor.InTree(c, path));
+
+        void Walk(string path, int depth)
+        {
+            if (binds.Count >= MaxBinds || Descriptor.InTree("/proc", path) || Descriptor.InTree("/dev", path))
+            {
+                return; // the view has its own /proc and /dev
+            }
+
+            var kind = host.Kind(path);
+            if (kind is HostEntry.Missing or HostEntry.Other)
+            {
+                return; // a symbolic link is mirrored, and decided where it leads
+            }
+
+            var verdict = path == "/" ? null : policy.FolderVerdict(AccessKind.Read, path, asRoot);
+            if (verdict == Verdict.Allow)
+            {
+                binds.Add((path, policy.FolderVerdict(AccessKind.Write, path, asRoot) == Verdict.Deny));
+                return;
+            }
+
+            if (verdict == Verdict.Deny || kind != HostEntry.Directory || depth >= MaxDepth)
+            {
+                return;
+            }
+
+            IEnumerable<string> children;
+            if (Inside(path))
+            {
+                children = host.Children(path); // a tree allowed but for some paths: bind around them
+            }
+            else
+            {
+                // Only on the way to an allowed tree: the next name of each candidate below, never a listing.
+                string prefix = path == "/" ? "/" : path + "/";
+                children = candidates
+                    .Where(c => c.Length > prefix.Length && c.StartsWith(prefix, StringComparison.Ordinal))
+                    .Select(c => c[prefix.Length..].Split('/')[0])
+                    .Distinct(StringComparer.Ordinal);
+            }
+
+            foreach (var name in children.Order(StringComparer.Ordinal).ToList())
+            {
+                Walk(path == "/" ? "/" + name : path + "/" + name, depth + 1);
+            }
+        }
+
+        Walk("/", 0);
+        return binds;
+    }
+
+    /// <summary>The directories a view's binds are mounted in (every ancestor of a bind): they must stay put.</summary>
+    public static IEnumerable<string> MountPointParents(IEnumerable<ViewMount> steps)
+    {
+        var parents = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var s in steps.Where(s => s.Verb == "bind"))
+        {
+            for (var p = Parent(s.Path); p is not null && parents.Add(p); p = Parent(p))
+            {
+            }
+        }
+
+        return parents;
+    }
+
+    private static string? Parent(string path)
+    {
+        if (path == "/")
+        {
+            return null;
+        }
+
+        int slash = path.LastIndexOf('/');
+        return slash <= 0 ? "/" : path[..slash];
+    }
+}

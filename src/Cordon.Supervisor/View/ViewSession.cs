@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Text;
+using Cordon.Interop;
+using Cordon.Policy;
+
+namespace Cordon.Supervisor.View;
+
+/// <summary>
+/// cordon's side of building a view (docs/view.md, native/launcher/README.md "The view"): writes the launcher's id
+/// maps, takes its FUSE device and serves the mirror on it, sends the plan of mounts, and then decides the mirror's
+/// opens through the supervisor, as the seccomp engine decides a trapped open.
+/// </summary>
+internal sealed class ViewSession : IViewDecider, IDisposable
+{
+    private static readonly Errno Denied = Errno.EACCES;
+    private ViewFileSystem? mirror;
+    private volatile Supervisor? supervisor;
+
+    private ViewSession()
+    {
+    }
+
+    /// <summary>The pid namespace's first process (the sandbox's reaper), as cordon sees it.</summary>
+    public int ReaperPid { get; private set; }
+
+    /// <summary>The trees the kernel serves itself (bind mounts), decided once, at launch.</summary>
+    public IReadOnlyList<string> Bound { get; private set; } = [];
+
+    /// <summary>The view's FUSE device number (st_dev of a file the mirror serves), for the exec image check.</summary>
+    public ulong? MirrorDevice { get; set; }
+
+    public static ViewSession Build(int launcherPid, Policy.Policy policy, IDecisionObserver observer, string? terminal, Func<string?> receive, Action<byte[]> send)
+    {
+        var session = new ViewSession();
+        try
+        {
+            Expect(launcherPid, receive(), "userns");
+            WriteIdMaps(launcherPid);
+            send("mapped"u8.ToArray());
+
+            var fuse = Expect(launcherPid, receive(), "fuse");
+            var device = new SafeFd(Sandbox.TakeFd(launcherPid, int.Parse(fuse, CultureInfo.InvariantCulture), "the FUSE device"));
+            bool root = Libc.GetEUid() == 0;
+            var steps = ViewPlan.Build(policy, new PlanTree(), root, terminal);
+            session.mirror = new ViewFileSystem(device, session);
+            foreach (var dir in ViewPlan.MountPointParents(steps))
+            {
+                session.mirror.Pin(dir);
+            }
+
+            send("serving"u8.ToArray());
+            send(Encoding.UTF8.GetBytes(string.Join('\n', steps.Select(s => s.Line)) + "\n"));
+            session.ReaperPid = int.Parse(Expect(launcherPid, receive(), "reaper"), CultureInfo.InvariantCulture);
+            session.Bound = [.. steps.Where(s => s.Verb == "bind" && !s.Path.StartsWith("/dev/", StringComparison.Ordinal)).Select(s => s.Path)];
+            foreach (var path in session.Bound)
+            {
+                if (policy.Match(LaunchRequest(path)) is { } decision)
+                {
+                    observer.OnDecision(LaunchRequest(path), decision with { Rule = decision.Rule + " (bound into the view at launch)" });
+                }
+            }
+
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A bind's decision as the audit log records it: a read of the tree, by the run, at launch.</summary>
+    private static Request LaunchRequest(string path) =>
+        new(AccessKind.Read, Operation.Read, path, null, new Subject(new ProcessSummary(0, "cordon", ["(launch)"]), 0, [], _ => true));
+
+    public void Attach(Supervisor s) => supervisor = s;
+
+    public ValueTask<Errno> DecideOpenAsync(string hostPath, uint tid, ViewOpenKind kind, CancellationToken cancel) =>
+        supervisor is { } s ? s.DecideViewOpen(hostPath, (int)tid, kind, cancel) : ValueTask.FromResult(Denied);
+
+    /// <summary>The reaper's one child: the program, by the pid cordon knows it by.</summary>
+    public static int? OnlyChild(int reaper)
+    {
+        var text = ProcFs.ReadText($"/proc/{reaper}/task/{reaper}/children");
+        var first = text?.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        return int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+    }
+
+    public void Dispose() => mirror?.Dispose();
+
+    /// <summary>The launcher's next message must start with <paramref name="word"/>; returns the rest.</summary>
+    private static string Expect(int launcherPid, string? line, string word)
+    {
+        if (line is null)
+        {
+            throw Sandbox.Failed(launcherPid, "the launcher stopped while building the view");
+        }
+
+        if (line.StartsWith("viewfail ", StringComparison.Ordinal))
+        {
+            _ = Libc.Kill(launcherPid, Kernel.SIGKILL);
+            throw new ViewUnavailableException(line["viewfail ".Length..]);
+        }
+
+        if (line != word && !line.StartsWith(word + " ", StringComparison.Ordinal))
+        {
+            throw Sandbox.Failed(launcherPid, "unexpected message from the launcher: " + line);
+        }
+
+        return line.Length > word.Length ? line[(word.Length + 1)..] : "";
+    }
+
+    /// <summary>
+    /// The launcher's new user namespace maps only the user's own ids (for root, every id: root's files and the
+    /// user's look as they do outside). cordon writes them from outside: a map of more than the writer's own id
+    /// needs CAP_SETUID in the parent namespace, which the launcher, now inside, no longer has.
+    /// </summary>
+    private static void WriteIdMaps(int pid)
+    {
+        int uid = Libc.GetEUid();
+        try
+        {
+            if (uid == 0)
+            {
+                File.WriteAllText($"/proc/{pid}/uid_map", "0 0 4294967295\n");
+                File.WriteAllText($"/proc/{pid}/gid_map", "0 0 4294967295\n");
+            }
+            else
+            {
+                int gid = Libc.GetEGid();
+                File.WriteAllText($"/proc/{pid}/setgroups", "deny\n");
+                File.WriteAllText($"/proc/{pid}/uid_map", $"{uid} {uid} 1\n");
+                File.WriteAllText($"/proc/{pid}/gid_map", $"{gid} {gid} 1\n");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _ = Libc.Kill(pid, Kernel.SIGKILL);
+            throw new ViewUnavailableException("writing the user namespace's id maps: " + e.Message);
+        }
+    }
+
+    /// <summary>The host's file system, for the plan (lstat and a directory listing).</summary>
+    private sealed class PlanTree : IHostTree
+    {
+        public HostEntry Kind(string path)
+        {
+            if (Libc.FStatAt(Kernel.AT_FDCWD, PathBytes.Z(path), out var st, Kernel.AT_SYMLINK_NOFOLLOW) != 0)
+            {
+                return HostEntry.Missing;
+            }
+
+            return (st.Mode & Kernel.S_IFMT) switch
+            {
+                Kernel.S_IFDIR => HostEntry.Directory,
+                Kernel.S_IFREG => HostEntry.File,
+                _ => HostEntry.Other,
+            };
+        }
+
+        public IEnumerable<string> Children(string directory)
+        {
+            try
+            {
+                return Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>().ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return [];
+            }
+        }
+    }
+}
