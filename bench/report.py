@@ -31,7 +31,9 @@ TITLES = {
 }
 TOOL_TITLES = {
     "bare": "bare",
-    "cordon": "cordon (rules allow all)",
+    "view": "cordon, view engine (rules allow all)",
+    "viewp": "cordon, view engine (project rules)",
+    "cordon": "cordon, seccomp engine (rules allow all)",
     "cordon1": "cordon, 1 notification thread",
     "learn": "cordon --learn",
     "strace": "strace -f --seccomp-bpf",

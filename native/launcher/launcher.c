@@ -255,12 +255,14 @@ static void await(const char *word)
     }
 }
 
-/* A new user and mount namespace. cordon writes the id maps (it is outside, in the parent namespace, which the
- * kernel requires of a map with more than the writer's own id, as root's identity map is), then says "mapped". */
+/* A new mount namespace, and for a user who is not root a new user namespace to own it, whose id maps cordon
+ * writes from outside before it says "mapped". Root keeps its own user namespace: a program's capabilities in a
+ * child one would not reach the host's network (raw sockets, ports below 1024), and root needs none to mount. */
 static void view_enter_namespaces(void)
 {
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
-        die("unshare(CLONE_NEWUSER | CLONE_NEWNS)");
+    int flags = CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
+    if (unshare(flags) != 0)
+        die("unshare(%s)", flags & CLONE_NEWUSER ? "CLONE_NEWUSER | CLONE_NEWNS" : "CLONE_NEWNS");
     say("userns");
     await("mapped");
     /* Nothing mounted here may propagate back to the host, and nothing of the host's later mounts may come in. */
@@ -415,8 +417,11 @@ static void perform(struct plan_op *op)
         if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
             die("mount tmpfs on %s", op->a);
     } else if (!strcmp(op->verb, "proc")) {
+        /* hidepid=invisible: a process the caller may not ptrace-read is not there at all. The program's Landlock
+         * domain is nested in the reaper's, so the reaper (pid 1) is invisible to it, even to a root program: gid
+         * names the group that would see everything anyway (root's, 0, by default), here one nobody has. */
         make_mount_point(target, 1);
-        if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible,gid=4294967294") != 0)
             die("mount proc on %s", op->a);
     } else if (!strcmp(op->verb, "devpts")) {
         make_mount_point(target, 1);

@@ -399,7 +399,7 @@ public static class Program
                 }
                 else
                 {
-                    view = new ViewOptions { FallBack = engineName == "auto" ? FellBack : null, TrapReads = learner is not null, Terminal = tty?.ProgramTerminal };
+                    view = new ViewOptions { FallBack = engineName == "auto" ? FellBack : null, TrapReads = learner is not null || log is not null, Terminal = tty?.ProgramTerminal };
                 }
             }
 

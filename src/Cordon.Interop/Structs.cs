@@ -50,7 +50,9 @@ public unsafe struct Statx
     public ushort Mode;
     private readonly ushort spare0;
     public ulong Ino;
-    private fixed byte middle[0x90 - 0x28]; // size, blocks, attributes_mask, four timestamps, device numbers
+    private fixed byte middle[0x88 - 0x28]; // size, blocks, attributes_mask, four timestamps, rdev
+    public uint DevMajor;
+    public uint DevMinor;
     public ulong MntId;
     private fixed byte rest[0x100 - 0x98];
 

@@ -165,7 +165,7 @@ public static class Sandbox
         { Name = "cordon-sandbox" };
         thread.Start();
         thread.Join();
-        if (failure is SandboxException)
+        if (failure is SandboxException or ViewUnavailableException)
         {
             throw failure;
         }
@@ -277,6 +277,7 @@ public static class Sandbox
                 var listener = TakeListener(reaperPid, remoteListener);
                 supervisor = new Supervisor(listener, options.Policy, options.Observer) { SandboxRoot = launcherPid, Reaper = reaperPid, View = view };
                 view?.Attach(supervisor);
+                supervisor.LearnMirrorDevice();
                 supervisor.Start();
             }
 

@@ -243,9 +243,10 @@ internal sealed partial class Supervisor
             return true;
         }
 
-        // In the view, a program that is not in a bound tree runs from cordon's mirror, which gives each file the
-        // host's inode number on a device of its own; the mirror decided that open itself (as a program).
-        if (now is var (dev, ino) && approval.Expected is var (_, expectedIno) && ino == expectedIno && dev == MirrorDevice())
+        // In the view, a program that is not in a bound tree runs from cordon's mirror (a device of its own, whose
+        // files an unprivileged cordon cannot even stat: FUSE answers only the processes of its user namespace and
+        // gives st_dev alone): the mirror decided that exec's open itself, as a program, so its decision stands.
+        if (View is not null && DeviceOf($"/proc/{c.Tid}/exe") is { } dev && dev == MirrorDevice())
         {
             return true;
         }

@@ -53,6 +53,15 @@ internal sealed partial class Supervisor
         }
     }
 
+    /// <summary>"N" or "N/..." at the start of <paramref name="s"/>: N and what follows it.</summary>
+    private static bool NamespacePid(ReadOnlySpan<byte> s, out int pid, out ReadOnlySpan<byte> after)
+    {
+        int end = s.IndexOf((byte)'/');
+        var digits = end < 0 ? s : s[..end];
+        after = end < 0 ? [] : s[end..];
+        return int.TryParse(System.Text.Encoding.ASCII.GetString(digits), NumberStyles.None, CultureInfo.InvariantCulture, out pid) && pid > 0;
+    }
+
     private static string SyscallName(Call c) => Seccomp.SyscallNames.Name(c.Nr);
 
     /// <summary>
@@ -70,6 +79,13 @@ internal sealed partial class Supervisor
         }
 
         ReadOnlySpan<byte> p = path;
+        if (View is not null && p.StartsWith("/proc/"u8) && NamespacePid(p[6..], out int nsPid, out var after))
+        {
+            // In the view the program names processes by the pids of its own pid namespace; cordon resolves and
+            // decides in the host's /proc. A pid with no process of the sandbox behind it names nothing.
+            return View.HostPid(nsPid, Reaper) is int host ? Concat($"/proc/{host}", after) : Concat("/proc/0", after);
+        }
+
         if (Prefix(p, "/proc/self"u8, out var rest))
         {
             return Concat($"/proc/{ProcFs.Tgid(c.Tid)}", rest);

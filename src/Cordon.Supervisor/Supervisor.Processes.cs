@@ -38,6 +38,19 @@ internal sealed partial class Supervisor
             return ValueTask.CompletedTask;
         }
 
+        if (View is not null)
+        {
+            // The pid is one of the view's pid namespace, where every process but the reaper (1) is the program's,
+            // and nothing outside can be named: the kernel looks it up there after CONTINUE.
+            if (target != 1)
+            {
+                c.Continue();
+                return ValueTask.CompletedTask;
+            }
+
+            target = Reaper;
+        }
+
         int? tgid = ProcFs.StatusField(target, "Tgid");
         if (tgid is null)
         {

@@ -79,26 +79,30 @@ internal sealed partial class Supervisor
         return new SafeFd(fd);
     }
 
-    /// <summary>st_dev of the view's root (the FUSE mirror), read through the reaper's /proc/PID/root.</summary>
-    private ulong? MirrorDevice()
+    /// <summary>Reads <see cref="MirrorDevice"/> while the reaper still lets cordon see its root.</summary>
+    internal void LearnMirrorDevice() => _ = MirrorDevice();
+
+    /// <summary>The device of the view's root (the FUSE mirror), read through the reaper's /proc/PID/root.</summary>
+    private (uint, uint)? MirrorDevice()
     {
         if (View is null)
         {
             return null;
         }
 
-        if (View.MirrorDevice is { } known)
-        {
-            return known;
-        }
+        return View.MirrorDevice ??= DeviceOf($"/proc/{Reaper}/root");
+    }
 
-        int fd = Libc.OpenAt(Kernel.AT_FDCWD, $"/proc/{Reaper}/root", Kernel.O_PATH | Kernel.O_CLOEXEC, 0);
-        if (fd < 0)
+    /// <summary>
+    /// The device a path (a /proc magic link) leads to, from statx with an empty mask: the one answer a FUSE mount
+    /// gives a process outside its user namespace.
+    /// </summary>
+    private static unsafe (uint, uint)? DeviceOf(string path)
+    {
+        var z = PathBytes.Z(path);
+        fixed (byte* p = z)
         {
-            return null;
+            return Libc.Statx(Kernel.AT_FDCWD, p, 0, 0, out var st) == 0 ? (st.DevMajor, st.DevMinor) : null;
         }
-
-        using var root = new SafeFd(fd);
-        return View.MirrorDevice = Libc.FStat(fd, out var st) == 0 ? st.Dev : null;
     }
 }

@@ -151,9 +151,11 @@ public sealed class EscapeTests : IDisposable
         Stopped(Attack("nondumpable", s.Secret));
         var allowed = s.WorkFile("ok.txt", "fine\n");
         var r = s.Cordon(["run", "--allow-read=" + s.Work, "--", EscapeProgram.Path, "nondumpable", allowed]);
-        if (Environment.UserName == "root")
+        if (Environment.UserName == "root" || Sandboxed.UnderView)
         {
-            Assert.Contains("ESCAPED", r.Stdout, StringComparison.Ordinal); // i.e. the allowed read worked
+            // i.e. the allowed read worked: root's cordon can read the process's memory, and under the view the
+            // kernel opens what the rules allow without asking cordon at all.
+            Assert.Contains("ESCAPED", r.Stdout, StringComparison.Ordinal);
         }
         else
         {

@@ -54,6 +54,13 @@ public sealed class Sandboxed : IDisposable
             ? [bin]
             : ["dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "cordon.dll")];
 
+    /// <summary>
+    /// Whether runs without --engine use the view engine: run-tests sets CORDON_ENGINE for each pass; unset (or
+    /// auto), a user who is not root gets the view (where it can be built: CI makes /dev/fuse usable).
+    /// </summary>
+    public static bool UnderView =>
+        Environment.GetEnvironmentVariable("CORDON_ENGINE") is var e && (e == "view" || (e is null or "" or "auto" && Interop.Libc.GetEUid() != 0));
+
     /// <summary><see cref="CordonCommand"/> quoted for sh.</summary>
     public static string CordonShell => string.Join(' ', CordonCommand.Select(a => "'" + a.Replace("'", "'\\''") + "'"));
 

@@ -24,7 +24,7 @@ public sealed class Tmux : IDisposable
             """);
         Run("new-session", "-d", "-s", "main", "-x", columns.ToString(CultureInfo.InvariantCulture), "-y", rows.ToString(CultureInfo.InvariantCulture),
             "env", "-i", "HOME=" + s.Home, "PATH=" + Sandboxed.SystemPath, "TERM=xterm", "LANG=C.UTF-8",
-            "DOTNET_CLI_TELEMETRY_OPTOUT=1", "sh", script);
+            "DOTNET_CLI_TELEMETRY_OPTOUT=1", "CORDON_ENGINE=" + Environment.GetEnvironmentVariable("CORDON_ENGINE"), "sh", script);
     }
 
     public Sandboxed Sandbox { get; }

@@ -318,11 +318,17 @@ int main(int argc, char **argv)
         if (!strcmp(argv[2], "grandparent")) { /* cordon is the parent of the sandbox root, our parent */
             char path[64], buf[512];
             snprintf(path, sizeof path, "/proc/%d/stat", (int)getppid());
+            /* The view engine: our parent is the first process of a pid namespace (hidden from us), cordon is
+             * outside it and has no pid here. */
+            if (slurp(path, buf, sizeof buf) < 0 && getppid() == 1)
+                STOPPED("the sandbox's root is pid 1 of its own pid namespace: cordon cannot be named from here");
             if (slurp(path, buf, sizeof buf) < 0)
                 SETUP("cannot read %s", path);
             char *close_paren = strrchr(buf, ')');
             if (!close_paren || sscanf(close_paren + 2, "%*c %d", &p) != 1)
                 SETUP("cannot parse %s", path);
+            if (p == 0 && getppid() == 1)
+                STOPPED("the sandbox's root is pid 1 of its own pid namespace: cordon cannot be named from here");
         }
         if (kill(p, 0) == 0)
             ESCAPED("kill(cordon, 0) succeeded");

@@ -68,13 +68,23 @@ static pid_t target_of(const char *s)
         return getppid();
     if (!strcmp(s, "cordon")) {
         pid_t p = (pid_t)stat_field(getppid(), 4); /* PPid */
+        if (p <= 1 && getppid() == 1) {
+            /* The view engine: the program's parent is the first process of a pid namespace, and cordon is outside. */
+            printf("stopped: cordon is not in the sandbox's pid namespace: it cannot be named from here\n");
+            exit(0);
+        }
         if (p <= 1) {
             printf("setup: cannot find cordon's pid\n");
             exit(2);
         }
         return p;
     }
-    return (pid_t)atoi(s);
+    pid_t n = (pid_t)atoi(s);
+    if (n > 0 && kill(n, 0) != 0 && errno == ESRCH) {
+        printf("stopped: pid %d is not visible from the sandbox (another pid namespace)\n", (int)n);
+        exit(0);
+    }
+    return n;
 }
 
 /* env_start (field 48): where the target's environment lies in its memory. */

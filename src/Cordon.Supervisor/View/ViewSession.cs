@@ -26,8 +26,8 @@ internal sealed class ViewSession : IViewDecider, IDisposable
     /// <summary>The trees the kernel serves itself (bind mounts), decided once, at launch.</summary>
     public IReadOnlyList<string> Bound { get; private set; } = [];
 
-    /// <summary>The view's FUSE device number (st_dev of a file the mirror serves), for the exec image check.</summary>
-    public ulong? MirrorDevice { get; set; }
+    /// <summary>The view's FUSE device (major, minor), for the exec image check.</summary>
+    public (uint, uint)? MirrorDevice { get; set; }
 
     public static ViewSession Build(int launcherPid, Policy.Policy policy, IDecisionObserver observer, string? terminal, Func<string?> receive, Action<byte[]> send)
     {
@@ -78,6 +78,46 @@ internal sealed class ViewSession : IViewDecider, IDisposable
     public ValueTask<Errno> DecideOpenAsync(string hostPath, uint tid, ViewOpenKind kind, CancellationToken cancel) =>
         supervisor is { } s ? s.DecideViewOpen(hostPath, (int)tid, kind, cancel) : ValueTask.FromResult(Denied);
 
+    /// <summary>
+    /// The host's pid of the process the view's pid namespace calls <paramref name="nsPid"/> (1 is the reaper), found
+    /// by its NSpid line among the host's processes; null when no process of the sandbox has it.
+    /// </summary>
+    public int? HostPid(int nsPid, int reaper)
+    {
+        if (nsPid == 1)
+        {
+            return reaper;
+        }
+
+        if (hostPids.TryGetValue(nsPid, out int known) && NamespacePidOf(known) == nsPid)
+        {
+            return known;
+        }
+
+        var ns = ProcFs.ReadLink($"/proc/{reaper}/ns/pid");
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                && NamespacePidOf(pid) == nsPid && ns is not null && ProcFs.ReadLink($"/proc/{pid}/ns/pid") == ns)
+            {
+                hostPids[nsPid] = pid;
+                return pid;
+            }
+        }
+
+        return null;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> hostPids = new();
+
+    /// <summary>The innermost pid of a host process (the last number of its NSpid line), or null.</summary>
+    private static int? NamespacePidOf(int hostPid)
+    {
+        var line = ProcFs.ReadText($"/proc/{hostPid}/status")?.Split('\n').FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
+        var fields = line?.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+        return fields is { Length: >= 3 } && int.TryParse(fields[^1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null;
+    }
+
     /// <summary>The reaper's one child: the program, by the pid cordon knows it by.</summary>
     public static int? OnlyChild(int reaper)
     {
@@ -111,21 +151,15 @@ internal sealed class ViewSession : IViewDecider, IDisposable
     }
 
     /// <summary>
-    /// The launcher's new user namespace maps only the user's own ids (for root, every id: root's files and the
-    /// user's look as they do outside). cordon writes them from outside: a map of more than the writer's own id
-    /// needs CAP_SETUID in the parent namespace, which the launcher, now inside, no longer has.
+    /// The launcher's new user namespace maps only the user's own ids, written from outside by cordon, the
+    /// namespace's owner (a process inside may map only its own uid, and gid_map needs setgroups denied first).
     /// </summary>
     private static void WriteIdMaps(int pid)
     {
         int uid = Libc.GetEUid();
         try
         {
-            if (uid == 0)
-            {
-                File.WriteAllText($"/proc/{pid}/uid_map", "0 0 4294967295\n");
-                File.WriteAllText($"/proc/{pid}/gid_map", "0 0 4294967295\n");
-            }
-            else
+            if (uid != 0) // root's view has no user namespace of its own (native/launcher/README.md, V1)
             {
                 int gid = Libc.GetEGid();
                 File.WriteAllText($"/proc/{pid}/setgroups", "deny\n");
