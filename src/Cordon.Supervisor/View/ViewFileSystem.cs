@@ -252,7 +252,7 @@ public sealed class ViewFileSystem : IDisposable
                             continue; // another reader took it, or it was interrupted before it was read
                         }
 
-                        if (e == Errno.ENODEV)
+                        if (e is Errno.ENODEV or Errno.ECONNABORTED)
                         {
                             return; // unmounted, or the connection aborted
                         }
