@@ -348,6 +348,83 @@ public sealed class ViewFileSystemTests
     }
 
     [Fact]
+    public void A_handled_signal_during_a_question_does_not_fail_the_open()
+    {
+        using var m = ViewMirror.MountOrAssertRefused();
+        if (m is null)
+        {
+            return;
+        }
+
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool cancelled = false;
+        m.Decider.Rule = async (path, kind, cancel) =>
+        {
+            if (path == m.HostPath("hello.txt"))
+            {
+                using var registration = cancel.Register(() => cancelled = true);
+                await answer.Task.WaitAsync(cancel);
+            }
+
+            return Errno.None;
+        };
+
+        // perl's open does not retry EINTR: an open failed by the signal would print "open: Interrupted system call".
+        using var perl = m.Start("perl", "-e", "$SIG{USR1} = sub { print STDERR \"handled\\n\" }; open(F, '<', 'hello.txt') or die \"open: $!\\n\"; print <F>;");
+        Assert.True(ViewMirror.Eventually(() => m.Decider.Count(m.HostPath("hello.txt")) == 1));
+        Assert.Equal(0, Libc.Kill(perl.Id, 10 /* SIGUSR1 */));
+        Thread.Sleep(700); // the kernel's INTERRUPT comes and goes; the watcher looks at the thread a few times
+        Assert.False(perl.HasExited);
+        answer.SetResult();
+        var r = ViewMirror.Finish(perl, 15);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(ViewMirror.Hello, r.Text);
+        Assert.Contains("handled", r.Stderr); // delivered after the open returned
+        Assert.False(cancelled);
+        Assert.Equal(1, m.Decider.Count(m.HostPath("hello.txt")));
+    }
+
+    [Theory]
+    [InlineData(9, false)]   // SIGKILL while the question waits
+    [InlineData(15, true)]   // SIGTERM (unhandled, so fatal) after a handled SIGUSR1 used up the one INTERRUPT
+    public void A_killed_thread_stops_waiting_for_its_question(int signal, bool handledFirst)
+    {
+        using var m = ViewMirror.MountOrAssertRefused();
+        if (m is null)
+        {
+            return;
+        }
+
+        var cancelled = new TaskCompletionSource();
+        m.Decider.Rule = async (path, kind, cancel) =>
+        {
+            if (path == m.HostPath("never.txt"))
+            {
+                using var registration = cancel.Register(() => cancelled.TrySetResult());
+                await Task.Delay(Timeout.Infinite, cancel);
+            }
+
+            return Errno.None;
+        };
+
+        using var perl = m.Start("perl", "-e", "$SIG{USR1} = sub { }; open(F, '<', 'never.txt') or die \"open: $!\\n\"; print <F>;");
+        Assert.True(ViewMirror.Eventually(() => m.Decider.Count(m.HostPath("never.txt")) == 1));
+        if (handledFirst)
+        {
+            Assert.Equal(0, Libc.Kill(perl.Id, 10 /* SIGUSR1 */));
+            Thread.Sleep(500);
+            Assert.False(perl.HasExited);
+        }
+
+        Assert.Equal(0, Libc.Kill(perl.Id, signal));
+        var r = ViewMirror.Finish(perl, 15);
+        Assert.NotEqual(-1, r.ExitCode);
+        Assert.DoesNotContain(m.Marker, r.All());
+        Assert.True(ViewMirror.Eventually(() => cancelled.Task.IsCompleted), "the decision was not cancelled");
+        Assert.Equal(ViewMirror.Hello, m.Run("cat", "hello.txt").Text);
+    }
+
+    [Fact]
     public void Dispose_with_a_pending_open_fails_the_waiting_program_and_serves_nothing()
     {
         using var m = ViewMirror.MountOrAssertRefused();

@@ -87,4 +87,19 @@ public sealed class ViewNodesTests
         Assert.Equal(Errno.EACCES, ViewFileSystem.Denial((Errno)5000));
         Assert.Equal(Errno.EPERM, ViewFileSystem.Denial(Errno.EPERM));
     }
+
+    [Theory]
+    [InlineData("0000000000000000", "0000000000000000", "0000000000000000", "0000000000010000", false)] // nothing pending
+    [InlineData("0000000000000100", "0000000000000000", "0000000000000000", "0000000000000000", true)]  // SIGKILL
+    [InlineData("0000000000000000", "0000000000010000", "0000000000000000", "0000000000010000", false)] // SIGCHLD, handled
+    [InlineData("0000000000000000", "0000000000010000", "0000000000000000", "0000000000000000", false)] // SIGCHLD, default
+    [InlineData("0000000000000000", "0000000000000200", "0000000000000000", "0000000000000200", false)] // SIGUSR1, handled
+    [InlineData("0000000000000000", "0000000000000004", "0000000000000000", "0000000000000000", true)]  // SIGQUIT, unhandled
+    [InlineData("0000000000000000", "0000000000000004", "0000000000000004", "0000000000000000", false)] // SIGQUIT, blocked
+    public void A_thread_is_dying_only_with_a_signal_that_ends_it(string own, string shared, string blocked, string caught, bool dying)
+    {
+        string status = $"Name:\tcat\nState:\tS (sleeping)\nSigQ:\t0/1\nSigPnd:\t{own}\nShdPnd:\t{shared}\nSigBlk:\t{blocked}\nSigIgn:\t0000000000000000\nSigCgt:\t{caught}\n";
+        Assert.Equal(dying, ThreadSignals.Dying(status));
+        Assert.True(ThreadSignals.Dying("Name:\tcat\n")); // unreadable: give the wait up
+    }
 }
