@@ -220,11 +220,21 @@ public sealed class ViewFileSystem : IDisposable
 
     private unsafe void Serve()
     {
-        bool added = false;
-        device.DangerousAddRef(ref added);
+        // Both descriptors stay open while this reader runs, even if Dispose gave up waiting for it.
+        bool added = false, addedStop = false;
         Interlocked.Increment(ref liveReaders);
         try
         {
+            try
+            {
+                device.DangerousAddRef(ref added);
+                stop.DangerousAddRef(ref addedStop);
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // disposed before this thread ran
+            }
+
             var buffer = GC.AllocateArray<byte>(RequestBufferSize, pinned: true);
             fixed (byte* p = buffer)
             {
@@ -290,6 +300,11 @@ public sealed class ViewFileSystem : IDisposable
         finally
         {
             Interlocked.Decrement(ref liveReaders);
+            if (addedStop)
+            {
+                stop.DangerousRelease();
+            }
+
             if (added)
             {
                 device.DangerousRelease();
