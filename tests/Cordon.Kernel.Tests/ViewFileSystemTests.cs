@@ -93,6 +93,23 @@ public sealed class ViewFileSystemTests
     }
 
     [Fact]
+    public void Names_that_are_not_UTF8_reach_the_host_byte_exact()
+    {
+        using var m = ViewMirror.MountOrAssertRefused(prepare: mirror =>
+            Assert.Equal(0, ViewMirror.RunIn(mirror.Host, 30, "sh", "-c", "printf 'one\\n' > \"$(printf 'odd\\377')\"; printf 'two\\n' > \"$(printf 'odd\\376')\"").ExitCode));
+        if (m is null)
+        {
+            return;
+        }
+
+        // Both names read as "odd\uFFFD" in UTF-8; each file is still served from its own bytes.
+        Assert.Equal("one\n", m.Run("sh", "-c", "cat \"$(printf 'odd\\377')\"").Text);
+        Assert.Equal("two\n", m.Run("sh", "-c", "cat \"$(printf 'odd\\376')\"").Text);
+        Assert.Equal(2, m.Decider.Count(m.HostPath("odd\uFFFD"), ViewOpenKind.File));
+        Assert.Equal(ViewMirror.RunIn(m.Host, 30, "ls").Stdout, m.Run("ls").Stdout); // the listing's bytes too
+    }
+
+    [Fact]
     public void Opening_a_directory_is_decided_and_a_denied_listing_fails()
     {
         using var m = ViewMirror.MountOrAssertRefused();

@@ -217,6 +217,7 @@ internal sealed class ViewMirror : IDisposable
         {
         }
 
-        Directory.Delete(Host, recursive: true);
+        // rm, not Directory.Delete: .NET cannot name files whose names are not UTF-8.
+        Assert.Equal(0, RunIn("/", 30, "rm", "-rf", "--", Host).ExitCode);
     }
 }
