@@ -40,6 +40,7 @@ public enum Errno
     EAFNOSUPPORT = 97,
     EMSGSIZE = 90,
     ENOTSOCK = 88,
+    ECONNABORTED = 103,
     EISCONN = 106,
     ENOTCONN = 107,
     ECONNREFUSED = 111,

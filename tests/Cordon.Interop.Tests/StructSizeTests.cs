@@ -27,6 +27,7 @@ public class StructSizeTests
         Assert.Equal(16, Unsafe.SizeOf<IoVec>());
         Assert.Equal(16, Unsafe.SizeOf<Timespec>());
         Assert.Equal(8, Unsafe.SizeOf<PollFd>());
+        Assert.Equal(120, Unsafe.SizeOf<StatFs>());
     }
 
     [Fact]
@@ -43,6 +44,20 @@ public class StructSizeTests
         Assert.Equal(16, Unsafe.SizeOf<FuseOpenOut>());
         Assert.Equal(40, Unsafe.SizeOf<FuseReadIn>());
         Assert.Equal(8, Unsafe.SizeOf<FuseGetXattr>());
+        Assert.Equal(8, Unsafe.SizeOf<FuseOpenIn>());
+        Assert.Equal(8, Unsafe.SizeOf<FuseForgetIn>());
+        Assert.Equal(16, Unsafe.SizeOf<FuseForgetOne>());
+        Assert.Equal(8, Unsafe.SizeOf<FuseBatchForgetIn>());
+        Assert.Equal(16, Unsafe.SizeOf<FuseGetAttrIn>());
+        Assert.Equal(24, Unsafe.SizeOf<FuseReleaseIn>());
+        Assert.Equal(8, Unsafe.SizeOf<FuseAccessIn>());
+        Assert.Equal(8, Unsafe.SizeOf<FuseInterruptIn>());
+        Assert.Equal(80, Unsafe.SizeOf<FuseKstatfs>());
+        Assert.Equal(80, Unsafe.SizeOf<FuseStatfsOut>());
+        Assert.Equal(Fuse.DirentNameOffset, Unsafe.SizeOf<FuseDirent>());
+        Assert.Equal(32, Fuse.DirentSize(1));
+        Assert.Equal(32, Fuse.DirentSize(8));
+        Assert.Equal(40, Fuse.DirentSize(9));
     }
 
     [Fact]

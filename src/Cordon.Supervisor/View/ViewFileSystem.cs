@@ -60,9 +60,14 @@ public interface IViewDecider
 /// <item>Everything that writes: EROFS. Unknown opcodes: ENOSYS. OPEN and OPENDIR never answer ENOSYS, whatever
 /// happens: the kernel would take it as "no open needed" and stop sending OPEN for every later file
 /// (fs/fuse/file.c, fuse_do_open sets no_open), which would end every decision.</item>
-/// <item>INTERRUPT of a pending OPEN or OPENDIR: its decision is cancelled and the request answered EINTR at
-/// once (a decider that ignores the token cannot keep the thread waiting). An INTERRUPT that overtakes its request
-/// (another reader read it first) is remembered for a while and applied when the request registers.</item>
+/// <item>INTERRUPT of a pending OPEN or OPENDIR, when the thread is being killed (SIGKILL pending, or a signal
+/// that ends it unhandled; <see cref="ThreadSignals"/>): the decision is cancelled and the request answered EINTR at
+/// once (a decider that ignores the token cannot keep a dying thread). For a signal the thread handles (a shell's
+/// SIGCHLD, a timer) the question stays, as under the seccomp engine (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV): the
+/// handler runs after the open returns, instead of the open failing with EINTR, which few programs retry. The
+/// thread is then watched every 250 ms, so that a kill that comes later still ends the wait (the kernel sends
+/// one INTERRUPT per request). An INTERRUPT that overtakes its request (another reader read it first) is
+/// remembered for a while and applied when the request registers.</item>
 /// <item>INIT: protocol 7.31, async reads, atomic O_TRUNC (so a truncating open reaches OPEN and is refused),
 /// automatic page-cache invalidation when a file's mtime changes, parallel lookups; max_write 4 KiB (nothing is
 /// ever written); no passthrough (it needs CAP_SYS_ADMIN in the initial user namespace).</item>
@@ -89,6 +94,7 @@ public sealed class ViewFileSystem : IDisposable
     private const int OutHeaderSize = 16;
     private const uint W_OK = 2;
     private const long EarlyInterruptLifetimeMs = 10_000;
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly SafeFd device;
     private readonly IViewDecider decider;
@@ -96,7 +102,7 @@ public sealed class ViewFileSystem : IDisposable
     private readonly ViewNodes nodes = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, OpenHandle> handles = new();
     private readonly Lock gate = new();
-    private readonly Dictionary<ulong, CancellationTokenSource> pending = [];
+    private readonly Dictionary<ulong, Pending> pending = [];
     private readonly Dictionary<ulong, long> earlyInterrupts = [];
     private readonly SafeFd stop;
     private readonly Thread[] readers;
@@ -186,7 +192,7 @@ public sealed class ViewFileSystem : IDisposable
             reader.Join(TimeSpan.FromSeconds(5));
         }
 
-        List<CancellationTokenSource> waiting;
+        List<Pending> waiting;
         lock (gate)
         {
             waiting = [.. pending.Values];
@@ -194,9 +200,9 @@ public sealed class ViewFileSystem : IDisposable
             earlyInterrupts.Clear();
         }
 
-        foreach (var cancel in waiting)
+        foreach (var p in waiting)
         {
-            _ = cancel.CancelAsync();
+            _ = p.Cancel.CancelAsync();
         }
 
         foreach (var fh in handles.Keys)
@@ -214,11 +220,21 @@ public sealed class ViewFileSystem : IDisposable
 
     private unsafe void Serve()
     {
-        bool added = false;
-        device.DangerousAddRef(ref added);
+        // Both descriptors stay open while this reader runs, even if Dispose gave up waiting for it.
+        bool added = false, addedStop = false;
         Interlocked.Increment(ref liveReaders);
         try
         {
+            try
+            {
+                device.DangerousAddRef(ref added);
+                stop.DangerousAddRef(ref addedStop);
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // disposed before this thread ran
+            }
+
             var buffer = GC.AllocateArray<byte>(RequestBufferSize, pinned: true);
             fixed (byte* p = buffer)
             {
@@ -252,7 +268,7 @@ public sealed class ViewFileSystem : IDisposable
                             continue; // another reader took it, or it was interrupted before it was read
                         }
 
-                        if (e == Errno.ENODEV)
+                        if (e is Errno.ENODEV or Errno.ECONNABORTED)
                         {
                             return; // unmounted, or the connection aborted
                         }
@@ -284,6 +300,11 @@ public sealed class ViewFileSystem : IDisposable
         finally
         {
             Interlocked.Decrement(ref liveReaders);
+            if (addedStop)
+            {
+                stop.DangerousRelease();
+            }
+
             if (added)
             {
                 device.DangerousRelease();
@@ -343,7 +364,7 @@ public sealed class ViewFileSystem : IDisposable
                 StatFs(h);
                 break;
             case Fuse.Interrupt:
-                Interrupt(MemoryMarshal.Read<FuseInterruptIn>(body).Unique);
+                Interrupt(MemoryMarshal.Read<FuseInterruptIn>(body).Unique, early: true);
                 break;
             case Fuse.Access:
                 Reply(h.Unique, (MemoryMarshal.Read<FuseAccessIn>(body).Mask & W_OK) != 0 ? Errno.EROFS : Errno.None);
@@ -513,7 +534,7 @@ public sealed class ViewFileSystem : IDisposable
         }
 
         var kind = directory ? ViewOpenKind.Directory : (flags & Fuse.FmodeExec) != 0 ? ViewOpenKind.Exec : ViewOpenKind.File;
-        var cancel = new CancellationTokenSource();
+        var request = new Pending(new CancellationTokenSource(), h.Pid);
         bool interrupted;
         lock (gate)
         {
@@ -523,19 +544,14 @@ public sealed class ViewFileSystem : IDisposable
             }
 
             interrupted = earlyInterrupts.Remove(h.Unique);
-            if (!interrupted)
-            {
-                pending[h.Unique] = cancel;
-            }
+            pending[h.Unique] = request;
         }
 
+        _ = DecideAsync(h.Unique, h.Pid, node, directory, kind, request.Cancel);
         if (interrupted)
         {
-            Reply(h.Unique, Errno.EINTR);
-            return;
+            Interrupt(h.Unique, early: false);
         }
-
-        _ = DecideAsync(h.Unique, h.Pid, node, directory, kind, cancel);
     }
 
     /// <summary>Any flag that could change the file: such opens are trapped by seccomp and performed by cordon.</summary>
@@ -598,12 +614,12 @@ public sealed class ViewFileSystem : IDisposable
         }
     }
 
-    private void Interrupt(ulong target)
+    private void Interrupt(ulong target, bool early)
     {
-        CancellationTokenSource? cancel;
+        Pending? request;
         lock (gate)
         {
-            if (!pending.Remove(target, out cancel))
+            if (!pending.TryGetValue(target, out request) && early)
             {
                 // Its request may still be on its way in another reader (the kernel queues an interrupt as soon as
                 // the request is read), or finished. Remembered briefly; forgotten when it cannot matter any more.
@@ -620,11 +636,57 @@ public sealed class ViewFileSystem : IDisposable
             }
         }
 
-        if (cancel is not null)
+        if (request is null)
         {
-            _ = cancel.CancelAsync();
-            Reply(target, Errno.EINTR);
+            return;
         }
+
+        if (ThreadSignals.Dying(request.Tid))
+        {
+            Withdraw(target);
+        }
+        else
+        {
+            _ = WatchAsync(target, request);
+        }
+    }
+
+    /// <summary>Watches a thread whose wait a handled signal interrupted, until its decision comes or it is killed.</summary>
+    private async Task WatchAsync(ulong unique, Pending request)
+    {
+        while (true)
+        {
+            await Task.Delay(WatchInterval).ConfigureAwait(false);
+            lock (gate)
+            {
+                if (!pending.TryGetValue(unique, out var current) || !ReferenceEquals(current, request))
+                {
+                    return;
+                }
+            }
+
+            if (ThreadSignals.Dying(request.Tid))
+            {
+                Withdraw(unique);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Gives up a pending request: its decision is cancelled and the kernel told EINTR.</summary>
+    private void Withdraw(ulong unique)
+    {
+        Pending? request;
+        lock (gate)
+        {
+            if (!pending.Remove(unique, out request))
+            {
+                return;
+            }
+        }
+
+        _ = request.Cancel.CancelAsync();
+        Reply(unique, Errno.EINTR);
     }
 
     private void ReadFile(in FuseInHeader h, ReadOnlySpan<byte> body)
@@ -771,6 +833,9 @@ public sealed class ViewFileSystem : IDisposable
             }
         }
     }
+
+    /// <summary>An OPEN or OPENDIR waiting for its decision, and the thread that asked.</summary>
+    private sealed record Pending(CancellationTokenSource Cancel, uint Tid);
 
     /// <summary>A host file or directory opened for the kernel after an allowed OPEN or OPENDIR.</summary>
     private sealed class OpenHandle(SafeFd fd, bool directory) : IDisposable
