@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Counts cordon's questions for the tasks of issue 18 in a real terminal (tmux), answering as a careful user.
 
-    bench/question-counts.py CORDON_BINARY WORKDIR [--runs 2] [--tasks npm,npx,clone,top,agent]
+    bench/question-counts.py CORDON_BINARY WORKDIR [--runs 2] [--tasks npm,npx,clone,top,agent] [--fresh-each]
 
 WORKDIR is created fresh: a home with a planted ssh key, an ~/.npmrc with a token and a ~/.gitconfig, a project
 (package.json, README.md, Makefile, hello.c, a git repository) and a local upstream repository for `git clone`.
 Every task runs in the project, on one tmux pane (120x50), with GITHUB_TOKEN set (the environment question).
-Each task runs --runs times in a row with the same home, so a second run sees what the first saved.
+Each task runs --runs times in a row with the same home, so a second run sees what the first saved. The tasks
+run in the order given in one project (a day's work: npx after npm), or with --fresh-each each in a new home and
+project (for npx, esbuild is then installed outside cordon first).
 Between runs of a task what it made is removed outside cordon (node_modules, package-lock.json, the clone).
 
 The keys, the same for every build:
@@ -14,7 +16,8 @@ The keys, the same for every build:
   a question naming a credentials place (~/.ssh, ~/.npmrc, ~/.aws, ~/.config/gh, ...): d;
   a question offering f (the project, a tool's cache, a folder, /proc/*/stat, localhost:*): f;
   anything else: a.
-Prints one line per task and run: "TASK RUN QUESTIONS", and each question's header line with the key pressed.
+Prints one line per task and run: "TASK RUN QUESTIONS", and each question's header line with the key pressed;
+WORKDIR/transcript-TASK-RUN.txt keeps the terminal's history of each run.
 Not a test and never timed: it depends on the network (the npm registry) and on what is installed.
 """
 import os
@@ -168,7 +171,7 @@ def at_prompt(screen):
     return bool(lines) and lines[-1].strip() == "agent$" and open_box(screen) is None
 
 
-def run_task(cordon, task, home, proj):
+def run_task(cordon, task, home, proj, transcript):
     env = {"HOME": home, "PATH": "/usr/local/bin:/usr/bin:/bin", "TERM": "xterm-256color", "LANG": "C.UTF-8",
            "GITHUB_TOKEN": "ghp_" + "A" * 36, "USER": "careful"}
     commands = {
@@ -193,6 +196,8 @@ def run_task(cordon, task, home, proj):
                     pane.keys(*([":q", "Enter"] if command.startswith("vim") else ["q"]))
                 s.idle(0.7)
         rc = s.until_finished()
+        with open(transcript, "w") as f:
+            f.write(pane.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "m"))
         return s.questions, rc
     finally:
         pane.close()
@@ -202,10 +207,15 @@ def main():
     cordon, work = sys.argv[1], os.path.abspath(sys.argv[2])
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 2
     tasks = sys.argv[sys.argv.index("--tasks") + 1].split(",") if "--tasks" in sys.argv else ["npm", "npx", "clone", "top", "agent"]
+    fresh = "--fresh-each" in sys.argv  # every task in a new home and project: nothing carried over from another task
     home, proj = setup(work)
     for task in tasks:
+        if fresh and task != tasks[0]:
+            home, proj = setup(work)
+            if task == "npx":  # npx runs the esbuild that npm installed: install it outside cordon
+                sh("npm", "install", "--silent", "esbuild", cwd=proj, env={**os.environ, "HOME": home})
         for run in range(1, runs + 1):
-            questions, rc = run_task(cordon, task, home, proj)
+            questions, rc = run_task(cordon, task, home, proj, os.path.join(work, f"transcript-{task}-{run}.txt"))
             print(f"{task} run{run} {len(questions)} questions (exit {rc})", flush=True)
             for header, _, key in questions:
                 print(f"    {key}  {header}", flush=True)

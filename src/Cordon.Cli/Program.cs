@@ -185,7 +185,7 @@ public static class Program
         });
         var profile = new Option<string?>("--profile")
         {
-            Description = "Use this profile: a NAME in ~/.config/cordon/profiles, or a FILE. Default: the profile named after the program (npm, make, ...), if any.",
+            Description = "Use this profile, and save answers there: a NAME in ~/.config/cordon/profiles, or a FILE. Default: this project's answers (see 'cordon profile show'), and the profile named after the program (npm, make, ...) if there is one.",
             HelpName = "NAME|FILE",
         };
         var noSave = new Option<bool>("--no-save") { Description = "Keep \"always\" and \"folder\" answers for this run only; do not add them to the profile." };
