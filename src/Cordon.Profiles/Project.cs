@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Cordon.Policy;
 
@@ -44,13 +43,46 @@ public sealed record Project(string Root, string? Marker)
     /// <summary>
     /// The file in cordon's configuration that keeps this project's answers: projects/NAME-HASH.yaml, NAME the folder's
     /// name (for people listing the directory) and HASH from the canonical path (two checkouts named alike differ).
+    /// The hash is FNV-1a, not a cryptographic one: SHA-256 in .NET needs OpenSSL's libssl, which a run must not
+    /// depend on (a minimal system or container has none, and every run would fail). So the hash only picks the
+    /// name; the file's header says whose it is, and a file that names another project (a collision, chance or
+    /// crafted) is never used: the next name (-2, -3, ...) is.
     /// </summary>
     public string ProfilePath(ProfileStore store)
     {
         var name = Path.GetFileName(Root);
         var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()).TrimStart('.');
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Root)))[..16];
-        return Path.Combine(store.ProjectDirectory, $"{(safe.Length > 0 ? safe : "root")}-{hash}.yaml");
+        var stem = Path.Combine(store.ProjectDirectory, $"{(safe.Length > 0 ? safe : "root")}-{Fnv1a(Root):x16}");
+        for (int i = 1; ; i++)
+        {
+            var path = i == 1 ? stem + ".yaml" : $"{stem}-{i}.yaml";
+            string? owner;
+            try
+            {
+                owner = RootOf(File.ReadAllText(path));
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return path; // free: this project's from its first save
+            }
+
+            // A file without a header is one the user edited that way (only cordon and the user write here): ours.
+            if (owner is null || owner == Root)
+            {
+                return path;
+            }
+        }
+    }
+
+    private static ulong Fnv1a(string text)
+    {
+        ulong hash = 14695981039346656037;
+        foreach (var b in Encoding.UTF8.GetBytes(text))
+        {
+            hash = (hash ^ b) * 1099511628211;
+        }
+
+        return hash;
     }
 
     /// <summary>The header the project's profile file is written with (its second line names the project, see <see cref="RootOf"/>).</summary>

@@ -49,6 +49,29 @@ public class ProjectTests
     }
 
     [Fact]
+    public void A_file_that_names_another_project_is_never_used_and_one_without_a_header_is_kept()
+    {
+        var dir = Directory.CreateTempSubdirectory("cordon-projects-").FullName;
+        try
+        {
+            var store = new ProfileStore(dir);
+            var project = new Project("/home/u/code/app", ".git");
+            var first = project.ProfilePath(store);
+            Directory.CreateDirectory(store.ProjectDirectory);
+            File.WriteAllText(first, Profile.Empty("p").Render(new Project("/home/u/evil/app", ".git").Header));
+            var second = project.ProfilePath(store);
+            Assert.Equal(first[..^".yaml".Length] + "-2.yaml", second);
+
+            File.WriteAllText(first, "read: { allow: [\"./src\"] }\n"); // edited by the user, header gone
+            Assert.Equal(first, project.ProfilePath(store));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_project_profile_resolves_dot_paths_against_the_project_root()
     {
         var profile = Profile.Parse("read: { allow: [\"./src\", \"~/.npm\"] }\n", "p", "p.yaml", new Resolver());
