@@ -38,7 +38,8 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
     /// <summary>Requests a starting rule decided never reach <see cref="AskAsync"/>: learned here instead.</summary>
     public void OnDecision(Request request, Decision decision)
     {
-        if (!startRules.Contains(decision))
+        // A built-in set is learned like a starting rule: the file must replay the run with --no-builtins too.
+        if (!startRules.Contains(decision) && decision.Source != DecisionSource.BuiltIn)
         {
             return;
         }

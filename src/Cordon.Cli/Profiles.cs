@@ -8,16 +8,26 @@ namespace Cordon.Cli;
 /// <param name="SavePath">The active profile file ("always" and "folder" answers go there); null in learn mode.</param>
 /// <param name="LearnPath">Learn mode's output file, or null.</param>
 /// <param name="LearnBase">What learn mode starts from (the output file's current content).</param>
-internal sealed record ChosenProfiles(IReadOnlyList<Rule> Rules, string? SavePath, string? LearnPath, Profile? LearnBase);
+/// <param name="SaveProject">The project whose profile <paramref name="SavePath"/> is (answers are saved portably, ./ and ~/), or null.</param>
+internal sealed record ChosenProfiles(IReadOnlyList<Rule> Rules, string? SavePath, string? LearnPath, Profile? LearnBase, Project? SaveProject = null);
 
 internal static class Profiles
 {
     public const string ProjectProfile = ".cordon.yaml";
 
+    /// <summary>
+    /// The profiles of a run: <c>--profile</c> (answers go there), or else the project's profile in cordon's
+    /// configuration (answers go there) and the profile named after the program, which is still read (profiles of
+    /// earlier versions keep working) but no longer grows; then the project's own <c>.cordon.yaml</c> once trusted;
+    /// then learn mode's file.
+    /// </summary>
     public static ChosenProfiles Choose(ProfileStore store, string? profileArg, string programWord, string? learnArg, IPathResolver resolver, TextWriter error)
     {
         var rules = new List<Rule>();
         string? savePath = null;
+        Project? saveProject = null;
+        var project = Project.Find(resolver.WorkingDirectory, resolver.Home, p => File.Exists(p) || Directory.Exists(p));
+        var inProject = new RootedResolver(resolver, project.Root);
         var learnPath = learnArg is null ? null : Path.GetFullPath(learnArg);
         if (profileArg is not null && store.PathOf(profileArg) == learnPath)
         {
@@ -36,29 +46,36 @@ internal static class Profiles
             rules.AddRange(ProfileStore.Load(path, resolver, mayBeMissing: true).Rules(resolver));
             savePath = path;
         }
-        else if (DefaultPath(store, programWord) is { } byProgram)
+        else
         {
-            // One profile per program by default: `cordon run -- npm install` uses and grows the "npm" profile.
-            rules.AddRange(ProfileStore.Load(byProgram, resolver, mayBeMissing: true).Rules(resolver));
-            savePath = byProgram;
+            // Answers belong to the project, whichever program asked: npm's answers serve npx and node.
+            var projectFile = project.ProfilePath(store);
+            rules.AddRange(ProfileStore.Load(projectFile, inProject, mayBeMissing: true).Rules(inProject));
+            savePath = projectFile;
+            saveProject = project;
+            if (DefaultPath(store, programWord) is { } byProgram)
+            {
+                rules.AddRange(ProfileStore.Load(byProgram, resolver, mayBeMissing: true).Rules(resolver));
+            }
         }
 
-        var project = Path.Combine(resolver.WorkingDirectory, ProjectProfile);
-        if (File.Exists(project))
+        var shipped = Path.Combine(project.Root, ProjectProfile);
+        if (File.Exists(shipped))
         {
-            if (store.IsTrusted(project))
+            if (store.IsTrusted(shipped))
             {
-                rules.AddRange(ProfileStore.Load(project, resolver, mayBeMissing: false).Rules(resolver));
+                rules.AddRange(ProfileStore.Load(shipped, inProject, mayBeMissing: false).Rules(inProject));
             }
             else
             {
-                error.WriteLine($"cordon: ignoring {ProjectProfile} in this directory: a repository's own profile is used only after you read it and run 'cordon profile trust {ProjectProfile}'");
+                var shown = project.Root == resolver.WorkingDirectory ? ProjectProfile : shipped;
+                error.WriteLine($"cordon: ignoring {shown}: a repository's own profile is used only after you read it and run 'cordon profile trust {shown}'");
             }
         }
 
         if (learnPath is null)
         {
-            return new ChosenProfiles(rules, savePath, null, null);
+            return new ChosenProfiles(rules, savePath, null, null, saveProject);
         }
 
         var start = ProfileStore.Load(learnPath, resolver, mayBeMissing: true);
@@ -99,16 +116,23 @@ internal static class Profiles
     }
 
     /// <summary>Saves a remembered answer into the active profile. "All of this kind" answers last for the run only.</summary>
-    public static void SaveAnswer(string path, Rule rule, IPathResolver resolver, TextWriter messages)
+    public static void SaveAnswer(ChosenProfiles chosen, Rule rule, IPathResolver resolver, TextWriter messages)
     {
-        if (rule.Source != DecisionSource.Prompt || rule.Descriptor is AnyDescriptor or AllButSensitiveDescriptor)
+        if (chosen.SavePath is not { } path || rule.Source != DecisionSource.Prompt || rule.Descriptor is AnyDescriptor or AllButSensitiveDescriptor)
         {
             return;
         }
 
+        // A project's answers are written ./ and ~/ (as learn mode writes them), so that the file reads as the
+        // project, and loads back against the project's root from any of its folders.
+        var project = chosen.SaveProject;
+        var value = project is not null && rule.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run
+            ? Portable.Path(rule.Descriptor.Text, resolver.Home, project.Root)
+            : rule.Descriptor.Text;
+        var loadAs = project is null ? resolver : new RootedResolver(resolver, project.Root);
         try
         {
-            AsSudoUser.Write(path, () => ProfileStore.Save(path, [new ProfileEntry(rule.Kind, rule.Verdict, rule.Descriptor.Text)], resolver));
+            AsSudoUser.Write(path, () => ProfileStore.Save(path, [new ProfileEntry(rule.Kind, rule.Verdict, value)], loadAs, project?.Header));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ProfileException)
         {

@@ -154,7 +154,8 @@ public static class Program
         Option<string?> Log,
         Option<string?> Learn,
         Option<string> Engine,
-        Option<int?> DeniedExit);
+        Option<int?> DeniedExit,
+        Option<bool> NoBuiltins);
 
     private static RunOptions AddRunOptions(Command command)
     {
@@ -187,7 +188,7 @@ public static class Program
         });
         var profile = new Option<string?>("--profile")
         {
-            Description = "Use this profile: a NAME in ~/.config/cordon/profiles, or a FILE. Default: the profile named after the program (npm, make, ...), if any.",
+            Description = "Use this profile, and save answers there: a NAME in ~/.config/cordon/profiles, or a FILE. Default: this project's answers (see 'cordon profile show'), and the profile named after the program (npm, make, ...) if there is one.",
             HelpName = "NAME|FILE",
         };
         var noSave = new Option<bool>("--no-save") { Description = "Keep \"always\" and \"folder\" answers for this run only; do not add them to the profile." };
@@ -236,7 +237,9 @@ public static class Program
             }
         });
         command.Options.Add(deniedExit);
-        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine, deniedExit);
+        var noBuiltins = new Option<bool>("--no-builtins") { Description = "Do not apply the built-in sets (git, node, python, ...) for the tools the run starts ('cordon profile show' lists them)." };
+        command.Options.Add(noBuiltins);
+        return new RunOptions(permissions, allowAll, noPrompt, promptTimeout, profile, noSave, log, learn, engine, deniedExit, noBuiltins);
     }
 
     /// <summary>One line for a command line System.CommandLine refused, with the nearest verb or option when a word is mistyped.</summary>
@@ -266,6 +269,35 @@ public static class Program
         return !isRun && !word.Contains('/') && Suggest.Nearest(word, Verbs.Names.Append("run")) is { } verb
             ? $" (did you mean 'cordon {verb}'?)"
             : "";
+    }
+
+    /// <summary>The environment question; "always" answers are saved as env rules naming exactly the variables shown.</summary>
+    private static IReadOnlyDictionary<string, string> AskEnvironment(TerminalPrompter person, EnvResult filtered, Dictionary<string, string> environment, ChosenProfiles? saveTo, IPathResolver resolver, TextWriter messages)
+    {
+        var answer = person.AskEnvironmentAsync(filtered.Undecided, CancellationToken.None).GetAwaiter().GetResult();
+        bool pass = answer is EnvironmentAnswer.PassOnce or EnvironmentAnswer.PassAlways;
+        if (saveTo is not null && answer is EnvironmentAnswer.PassAlways or EnvironmentAnswer.WithholdAlways)
+        {
+            foreach (var name in filtered.Undecided)
+            {
+                var verdict = pass ? Verdict.Allow : Verdict.Deny;
+                Profiles.SaveAnswer(saveTo, new Rule(AccessKind.Env, verdict, new EnvDescriptor(name), DecisionSource.Prompt, $"{FlagRules.FlagName(AccessKind.Env, verdict)}={name} (answered at the prompt)"), resolver, messages);
+            }
+        }
+
+        if (!pass)
+        {
+            return filtered.Passed;
+        }
+
+        // These variables and no others: one a rule withholds (--deny-env) stays out whatever was answered here.
+        var passed = new Dictionary<string, string>(filtered.Passed, StringComparer.Ordinal);
+        foreach (var name in filtered.Undecided)
+        {
+            passed[name] = environment[name];
+        }
+
+        return passed;
     }
 
     private static int RunProgram(ParseResult result, RunOptions options, List<string> program, TextWriter error, string notFoundHint)
@@ -331,15 +363,18 @@ public static class Program
         tty?.Start();
 
         var passed = filtered.Passed;
-        if (filtered.Withheld.Count > 0)
+        bool save = !result.GetValue(options.NoSave) && learner is null;
+        if (filtered.Undecided.Count > 0)
         {
-            if (prompter is TerminalPrompter person && person.AskEnvironmentAsync(filtered.Withheld, CancellationToken.None).GetAwaiter().GetResult())
+            // Only the variables no rule decided are asked about (a saved "always" answer is such a rule); one
+            // withheld by a rule the user chose is not news.
+            if (prompter is TerminalPrompter person)
             {
-                passed = environment;
+                passed = AskEnvironment(person, filtered, environment, save ? profiles : null, resolver, messages);
             }
-            else if (prompter is not TerminalPrompter)
+            else
             {
-                messages.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Withheld.Select(Display.Escape))} (pass one with --allow-env=NAME)");
+                messages.WriteLine($"cordon: withheld environment variables that look secret: {string.Join(", ", filtered.Undecided.Select(Display.Escape))} (pass one with --allow-env=NAME)");
             }
         }
 
@@ -356,10 +391,13 @@ public static class Program
                 BurstWindow = learner is null ? Policy.Policy.DefaultBurstWindow : TimeSpan.Zero,
             };
             learner?.Attach(policy);
-            if (!result.GetValue(options.NoSave) && learner is null && profiles.SavePath is { } savePath)
+            if (save)
             {
-                policy.RuleRemembered += rule => Profiles.SaveAnswer(savePath, rule, resolver, messages);
+                policy.RuleRemembered += rule => Profiles.SaveAnswer(profiles, rule, resolver, messages);
             }
+
+            var builtins = result.GetValue(options.NoBuiltins) ? null : new BuiltInSets(policy, resolver);
+            builtins?.ProgramRuns(programPath, program[0]);
 
             using var log = result.GetValue(options.Log) is { } logPath ? AuditLog.Open(logPath) : null;
             var denials = new DenialReporter(messages, interactive: prompter is not null);
@@ -372,6 +410,11 @@ public static class Program
             if (learner is not null)
             {
                 reporter = new Observers(learner, reporter);
+            }
+
+            if (builtins is not null)
+            {
+                reporter = new Observers(builtins, reporter); // first: a tool's set is in place before its exec is answered
             }
 
             string engineName = result.GetValue(options.Engine) ?? "auto";

@@ -16,6 +16,16 @@ internal static class Verbs
 
     private static ProfileStore Store() => ProfileStore.ForUser(SystemPathResolver.ForCurrentProcess().Home);
 
+    /// <summary>The project of the current directory (see <see cref="Project.Find"/>).</summary>
+    private static Project HereProject()
+    {
+        var resolver = SystemPathResolver.ForCurrentProcess();
+        return Project.Find(resolver.WorkingDirectory, resolver.Home, p => File.Exists(p) || Directory.Exists(p));
+    }
+
+    /// <summary>A profile argument: "." is this project's profile, anything else as <see cref="ProfileStore.PathOf"/>.</summary>
+    private static string PathOf(ProfileStore store, string name) => name == "." ? HereProject().ProfilePath(store) : store.PathOf(name);
+
     private static Command Profile(TextWriter output, TextWriter error)
     {
         var profile = new Command("profile", "List, show, edit, remove and trust profiles (rules kept between runs).");
@@ -28,17 +38,31 @@ internal static class Verbs
                 output.WriteLine(name);
             }
 
+            foreach (var (root, file) in store.ListProjects())
+            {
+                output.WriteLine($"project {Display.Escape(root)} ({file})");
+            }
+
             output.WriteLine($"(built in, for include: {string.Join(", ", BuiltIn.Names)})");
             return 0;
         });
 
-        var nameArg = new Argument<string>("NAME") { Description = "A profile name, a file, or a built-in abstraction (show only)." };
-        var show = new Command("show", "Print a profile.") { nameArg };
+        var nameArg = new Argument<string?>("NAME")
+        {
+            Description = "A profile name, a file, '.' (this project's answers), or a built-in set. Without NAME: what applies in this directory.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var show = new Command("show", "Print a profile, or without NAME what applies here: the project, its answers, its own .cordon.yaml, the built-in sets.") { nameArg };
         show.SetAction(r =>
         {
-            var name = r.GetValue(nameArg)!;
             var store = Store();
-            var path = store.PathOf(name);
+            if (r.GetValue(nameArg) is not { } name)
+            {
+                ShowHere(store, output);
+                return 0;
+            }
+
+            var path = PathOf(store, name);
             if (!File.Exists(path) && BuiltIn.Names.Contains(name))
             {
                 output.WriteLine($"# built-in abstraction \"{name}\" (use it with include: [{name}])");
@@ -60,13 +84,13 @@ internal static class Verbs
 
         var editArg = new Argument<string>("NAME") { Description = "The profile to edit (created when missing)." };
         var edit = new Command("edit", "Open a profile in $VISUAL or $EDITOR; a broken result can be edited again or rolled back, never kept.") { editArg };
-        edit.SetAction(r => EditProfile(Store().PathOf(r.GetValue(editArg)!), output, error));
+        edit.SetAction(r => EditProfile(PathOf(Store(), r.GetValue(editArg)!), r.GetValue(editArg) == "." ? HereProject().Header : null, output, error));
 
         var rmArg = new Argument<string>("NAME");
         var rm = new Command("rm", "Remove a profile.") { rmArg };
         rm.SetAction(r =>
         {
-            var path = Store().PathOf(r.GetValue(rmArg)!);
+            var path = PathOf(Store(), r.GetValue(rmArg)!);
             if (!File.Exists(path))
             {
                 error.WriteLine($"cordon: no profile at {path}");
@@ -109,8 +133,11 @@ internal static class Verbs
             var resolver = SystemPathResolver.ForCurrentProcess();
             var value = r.GetValue(addValue)!;
             _ = FlagRules.Parse((AccessKind)kind, verdict, value, resolver);
-            var path = Store().PathOf(r.GetValue(addName)!);
-            AsSudoUser.Write(path, () => ProfileStore.Save(path, [new ProfileEntry((AccessKind)kind, verdict, value)], resolver));
+            var store = Store();
+            var path = PathOf(store, r.GetValue(addName)!);
+            var project = r.GetValue(addName) == "." ? HereProject() : null;
+            IPathResolver loadAs = project is null ? resolver : new RootedResolver(resolver, project.Root);
+            AsSudoUser.Write(path, () => ProfileStore.Save(path, [new ProfileEntry((AccessKind)kind, verdict, value)], loadAs, project?.Header));
             return 0;
         });
 
@@ -122,13 +149,55 @@ internal static class Verbs
         return profile;
     }
 
+    /// <summary>`cordon profile show` without a name: everything that decides a run started in this directory, and where it lives.</summary>
+    private static void ShowHere(ProfileStore store, TextWriter output)
+    {
+        var resolver = SystemPathResolver.ForCurrentProcess();
+        var project = HereProject();
+        var inProject = new RootedResolver(resolver, project.Root);
+        output.WriteLine($"project: {Display.Escape(project.Describe())}");
+        var answers = project.ProfilePath(store);
+        if (File.Exists(answers))
+        {
+            var saved = ProfileStore.Load(answers, inProject, mayBeMissing: false);
+            output.WriteLine($"answers saved for this project ({saved.Entries.Count} rules; every program run here uses them): {answers}");
+            foreach (var line in saved.Render().TrimEnd('\n').Split('\n'))
+            {
+                output.WriteLine("  " + Display.Escape(line));
+            }
+        }
+        else
+        {
+            output.WriteLine($"answers saved for this project: none yet (\"always\" and \"folder\" answers will go to {answers})");
+        }
+
+        var shipped = Path.Combine(project.Root, Profiles.ProjectProfile);
+        output.WriteLine(!File.Exists(shipped)
+            ? $"the project's own {Profiles.ProjectProfile}: none"
+            : store.IsTrusted(shipped)
+                ? $"the project's own {Profiles.ProjectProfile}: trusted, used ({shipped})"
+                : $"the project's own {Profiles.ProjectProfile}: NOT trusted, ignored until you read it and run 'cordon profile trust {shipped}'");
+
+        var byProgram = store.List();
+        output.WriteLine(byProgram.Count == 0
+            ? "profiles named after a program: none"
+            : $"profiles named after a program (each read when cordon runs that program; answers are no longer added there): {string.Join(", ", byProgram)}");
+
+        output.WriteLine("built-in sets (each applies once the run starts one of its tools; never a credentials place; off with --no-builtins):");
+        foreach (var set in BuiltIn.Names)
+        {
+            var rules = BuiltIn.Grants(set, set, resolver).Select(r => r.Text.Split(": ", 2)[1]);
+            output.WriteLine($"  {set,-7} when {BuiltIn.Triggers(set)} runs: {string.Join("; ", rules)}");
+        }
+    }
+
     /// <summary>
     /// `cordon profile edit`: the editor works on a copy next to the profile, and only a copy that parses replaces it
     /// (atomically). A broken copy is offered for another edit or rolled back: a profile that stops every later run
     /// is never left behind, and a run starting while the editor is open reads the old profile, not half an edit.
     /// The answer is read from stdin; no answer (end of input, no terminal) rolls back.
     /// </summary>
-    private static int EditProfile(string path, TextWriter output, TextWriter error)
+    private static int EditProfile(string path, string? header, TextWriter output, TextWriter error)
     {
         var dir = Path.GetDirectoryName(path)!;
         var copy = Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(path)}.{Environment.ProcessId}.edit.yaml");
@@ -140,7 +209,8 @@ internal static class Verbs
             using var created = ProfileStore.OpenPrivate(copy, FileMode.Create, FileAccess.Write, FileShare.None);
             var text = existed
                 ? File.ReadAllBytes(path)
-                : System.Text.Encoding.UTF8.GetBytes("# cordon profile: read, write, run, net, env with allow: and deny: lists; include: [node, git, ...]\n");
+                : System.Text.Encoding.UTF8.GetBytes((header is null ? "" : string.Concat(header.Split('\n').Select(l => "# " + l + "\n")))
+                    + "# cordon profile: read, write, run, net, env with allow: and deny: lists; include: [node, git, ...]\n");
             created.Write(text);
         });
 

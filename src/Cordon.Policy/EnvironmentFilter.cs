@@ -4,7 +4,11 @@ namespace Cordon.Policy;
 
 /// <param name="Passed">What the program gets.</param>
 /// <param name="Withheld">Names kept from it, sorted.</param>
-public sealed record EnvResult(IReadOnlyDictionary<string, string> Passed, IReadOnlyList<string> Withheld);
+public sealed record EnvResult(IReadOnlyDictionary<string, string> Passed, IReadOnlyList<string> Withheld)
+{
+    /// <summary>The withheld names no rule decided (they look secret): the ones a person is asked about, sorted.</summary>
+    public IReadOnlyList<string> Undecided { get; init; } = [];
+}
 
 /// <summary>
 /// Environment variables are decided once, at start: the seccomp engine cannot see a program read its own memory.
@@ -132,6 +136,7 @@ public static partial class EnvironmentFilter
     {
         var passed = new Dictionary<string, string>(StringComparer.Ordinal);
         var withheld = new List<string>();
+        var undecided = new List<string>();
         foreach (var (name, value) in environment)
         {
             var request = new Request(AccessKind.Env, Operation.EnvRead, name, null, Subject.Unknown(0));
@@ -154,10 +159,15 @@ public static partial class EnvironmentFilter
             else
             {
                 withheld.Add(name);
+                if (best is null)
+                {
+                    undecided.Add(name);
+                }
             }
         }
 
         withheld.Sort(StringComparer.Ordinal);
-        return new EnvResult(passed, withheld);
+        undecided.Sort(StringComparer.Ordinal);
+        return new EnvResult(passed, withheld) { Undecided = undecided };
     }
 }

@@ -201,6 +201,8 @@ public enum DecisionSource
     /// processes, privileges left behind): the denial says why instead of suggesting a flag.
     /// </summary>
     Sandbox,
+    /// <summary>A built-in set (git, node, ...) that applies because the run started its tool (never a credentials place).</summary>
+    BuiltIn,
 }
 
 /// <param name="Rule">The rule or answer that decided, in the form a user would write it ("--allow-read=/usr").</param>

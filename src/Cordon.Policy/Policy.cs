@@ -581,15 +581,27 @@ public sealed class Policy : IDisposable
     /// <summary>Adds a user rule for the rest of the run.</summary>
     public void Add(Rule rule)
     {
+        Apply([rule]);
+        RuleRemembered?.Invoke(rule);
+    }
+
+    /// <summary>
+    /// Adds rules for the rest of the run that are nobody's answer (a built-in set whose tool started): nothing is
+    /// remembered or saved. Rules already there are not added twice.
+    /// </summary>
+    public void Apply(IReadOnlyList<Rule> rules)
+    {
         lock (gate)
         {
             var copy = userRules.Select(r => r).ToArray();
-            copy[(int)rule.Kind] = [.. copy[(int)rule.Kind], rule];
+            foreach (var rule in rules.Where(r => !copy[(int)r.Kind].Contains(r)))
+            {
+                copy[(int)rule.Kind] = [.. copy[(int)rule.Kind], rule];
+            }
+
             userRules = copy;
             cache.Clear();
         }
-
-        RuleRemembered?.Invoke(rule);
     }
 
     /// <summary>A descriptor for exactly the requested resource.</summary>

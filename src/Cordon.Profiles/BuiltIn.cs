@@ -41,6 +41,71 @@ public static class BuiltIn
 
     public static IReadOnlyCollection<string> Names => Texts.Keys;
 
+    // The programs that bring each set along. npm and npx are scripts that node runs (npm-cli.js); pip, poetry and
+    // friends are scripts that python runs: the interpreter's own exec brings the set too.
+    private static readonly (string Set, Func<string, bool> Runs)[] Tools =
+    [
+        ("node", n => n is "node" or "nodejs" or "npm" or "npx" or "npm-cli.js" or "npx-cli.js" or "yarn" or "yarn.js" or "yarnpkg" or "pnpm" or "pnpx" or "corepack"),
+        ("python", n => n is "python" or "pip" or "pipx" or "poetry" or "uv" or "uvx" || Versioned(n, "python") || Versioned(n, "pip")),
+        ("dotnet", n => n is "dotnet"),
+        ("cargo", n => n is "cargo" or "rustc" or "rustup" or "rustdoc" || n.StartsWith("cargo-", StringComparison.Ordinal)),
+        ("git", n => n is "git" || n.StartsWith("git-", StringComparison.Ordinal)),
+        ("shells", n => n is "sh" or "bash" or "dash" or "zsh"),
+    ];
+
+    /// <summary>The tools each set applies for, as shown by `cordon profile show`.</summary>
+    public static string Triggers(string set) => set switch
+    {
+        "node" => "node, npm, npx, yarn, pnpm, corepack",
+        "python" => "python, python3, pip, pip3, pipx, poetry, uv",
+        "dotnet" => "dotnet",
+        "cargo" => "cargo, rustc, rustup, cargo-*",
+        "git" => "git, git-*",
+        "shells" => "sh, bash, dash, zsh",
+        _ => "",
+    };
+
+    /// <summary>The sets that apply when a program with this file name runs (<c>python3.11</c> brings python).</summary>
+    public static IReadOnlyList<string> For(string programFileName) =>
+        Tools.Where(t => t.Runs(programFileName)).Select(t => t.Set).ToList();
+
+    private static bool Versioned(string name, string tool) =>
+        name.StartsWith(tool, StringComparison.Ordinal) && name.Length > tool.Length
+        && name[tool.Length..].All(c => char.IsAsciiDigit(c) || c == '.');
+
+    /// <summary>
+    /// The rules a set gives when it applies by default (its tool ran), each saying so, as source
+    /// <see cref="DecisionSource.BuiltIn"/>. Whatever a set's text says, a rule that would reach a credentials place
+    /// (<see cref="Sensitive"/>: ~/.ssh, ~/.npmrc, ~/.config/gh, or a folder holding one) is dropped: a set is
+    /// applied without anyone reading it, so it must never be what opens a secret.
+    /// </summary>
+    public static IReadOnlyList<Rule> Grants(string set, string tool, IPathResolver resolver) =>
+        Safe(Get(set).Rules(resolver).Select(r =>
+            new Rule(r.Kind, r.Verdict, r.Descriptor, DecisionSource.BuiltIn, $"built-in {set} ({tool} ran): {r.Text.Split(": ", 2)[1]}")), resolver.Home);
+
+    /// <summary>The rules of <paramref name="rules"/> that reach no credentials place of <paramref name="home"/>.</summary>
+    public static IReadOnlyList<Rule> Safe(IEnumerable<Rule> rules, string home) =>
+        rules.Where(r => r.Verdict == Verdict.Deny || r.Descriptor switch
+        {
+            PathDescriptor p => !Sensitive.Reachable(home, GlobRoot(p.Path)),
+            ExactPathDescriptor e => !Sensitive.Contains(home, e.Path),
+            AnyDescriptor or AllButSensitiveDescriptor => false,
+            _ => true,
+        }).ToList();
+
+    /// <summary>The folder a glob cannot leave: the part before its first wildcard component.</summary>
+    private static string GlobRoot(string path)
+    {
+        int wild = path.IndexOfAny(['*', '?', '[']);
+        if (wild < 0)
+        {
+            return path;
+        }
+
+        int slash = path.LastIndexOf('/', wild);
+        return slash <= 0 ? "/" : path[..slash];
+    }
+
     public static string Text(string name) => Texts[name];
 
     /// <summary>The parsed abstraction (its rules say "profile include NAME").</summary>

@@ -14,6 +14,9 @@ public sealed class ProfileStore(string configDirectory)
 
     public string ProfileDirectory => Path.Combine(ConfigDirectory, "profiles");
 
+    /// <summary>Where each project's answers are kept (see <see cref="Project.ProfilePath"/>).</summary>
+    public string ProjectDirectory => Path.Combine(ConfigDirectory, "projects");
+
     private string TrustFile => Path.Combine(ConfigDirectory, "trusted-projects");
 
     /// <summary>
@@ -86,7 +89,7 @@ public sealed class ProfileStore(string configDirectory)
     }
 
     /// <summary>Adds entries to the profile at <paramref name="path"/>, safely against crashes and concurrent saves.</summary>
-    public static void Save(string path, IEnumerable<ProfileEntry> entries, IPathResolver resolver)
+    public static void Save(string path, IEnumerable<ProfileEntry> entries, IPathResolver resolver, string? header = null)
     {
         var dir = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(dir, PrivateDirectory);
@@ -108,7 +111,7 @@ public sealed class ProfileStore(string configDirectory)
         {
             using (var fs = OpenPrivate(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                var bytes = System.Text.Encoding.UTF8.GetBytes(updated.Render($"cordon profile \"{updated.Name}\" (answers are added here; comments are not kept)"));
+                var bytes = System.Text.Encoding.UTF8.GetBytes(updated.Render(header ?? $"cordon profile \"{updated.Name}\" (answers are added here; comments are not kept)"));
                 fs.Write(bytes);
                 fs.Flush(flushToDisk: true);
             }
@@ -145,6 +148,15 @@ public sealed class ProfileStore(string configDirectory)
     public IReadOnlyList<string> List() =>
         Directory.Exists(ProfileDirectory)
             ? Directory.GetFiles(ProfileDirectory, "*.yaml").Select(NameOf).Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    /// <summary>The project profiles kept in the store: (project root from the file's header, file).</summary>
+    public IReadOnlyList<(string Root, string File)> ListProjects() =>
+        Directory.Exists(ProjectDirectory)
+            ? Directory.GetFiles(ProjectDirectory, "*.yaml")
+                .Select(f => (Root: Project.RootOf(File.ReadAllText(f)) ?? "?", File: f))
+                .OrderBy(p => p.Root, StringComparer.Ordinal)
+                .ToList()
             : [];
 
     // Project profiles: a repository may ship .cordon.yaml, but a repository is exactly what is not trusted. It is

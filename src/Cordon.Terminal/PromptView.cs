@@ -137,7 +137,7 @@ public static class PromptView
             new Text("These variables look secret. Programs you run can send them anywhere:"),
             new Text(Display.Short(string.Join(", ", names), FieldLimit * 2), new Style(decoration: Decoration.Bold)),
             new Text(""),
-            new Markup("[bold cyan]y[/] pass them to the program  [bold cyan]n[/] withhold them"));
+            new Markup("[bold cyan]y[/] pass once  [bold cyan]a[/] always pass  [bold cyan]n[/] withhold once  [bold cyan]d[/] always withhold"));
         var panel = new Panel(body)
         {
             Header = new PanelHeader("[bold] cordon: environment [/]"),
@@ -146,6 +146,25 @@ public static class PromptView
         };
         return ToText(panel, width);
     }
+
+    /// <summary>The answer a key gives at the environment question; null for a key that answers nothing. Ctrl-C withholds.</summary>
+    public static EnvironmentAnswer? EnvironmentAnswerOf(byte key) => key switch
+    {
+        (byte)'y' => EnvironmentAnswer.PassOnce,
+        (byte)'a' => EnvironmentAnswer.PassAlways,
+        (byte)'n' or 3 => EnvironmentAnswer.WithholdOnce,
+        (byte)'d' => EnvironmentAnswer.WithholdAlways,
+        _ => null,
+    };
+
+    /// <summary>The line left after the environment question.</summary>
+    public static string EnvironmentOutcome(EnvironmentAnswer answer, IReadOnlyList<string> names) => answer switch
+    {
+        EnvironmentAnswer.PassOnce => $"cordon: passing {names.Count} secret-looking variable(s) to the program",
+        EnvironmentAnswer.PassAlways => $"cordon: passing {names.Count} secret-looking variable(s), from now on in this project",
+        EnvironmentAnswer.WithholdAlways => $"cordon: withheld {string.Join(", ", names.Select(n => Display.Short(n, 40)))}, from now on in this project",
+        _ => $"cordon: withheld {string.Join(", ", names.Select(n => Display.Short(n, 40)))}",
+    };
 
     /// <summary>The line left on screen after an answer, so that the scrollback says what was decided.</summary>
     public static string Summary(PromptQuestion q, string outcome)
@@ -184,4 +203,13 @@ public static class PromptView
         console.Write(renderable);
         return writer.ToString();
     }
+}
+
+/// <summary>The answer to the environment question (see <see cref="TerminalPrompter.AskEnvironmentAsync"/>).</summary>
+public enum EnvironmentAnswer
+{
+    PassOnce,
+    PassAlways,
+    WithholdOnce,
+    WithholdAlways,
 }

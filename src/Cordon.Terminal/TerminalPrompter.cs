@@ -81,8 +81,11 @@ public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
         return keys;
     }
 
-    /// <summary>Asks once, before the program starts, whether variables that look secret may be passed to it.</summary>
-    public async Task<bool> AskEnvironmentAsync(IReadOnlyList<string> names, CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks once, before the program starts, whether variables that look secret may be passed to it: for this run
+    /// (y, n) or from now on (a, d: the answer is saved as env rules naming exactly these variables).
+    /// </summary>
+    public async Task<EnvironmentAnswer> AskEnvironmentAsync(IReadOnlyList<string> names, CancellationToken cancellationToken)
     {
         string box = PromptView.RenderEnvironment(names, tty.Columns);
         var keys = TakeKeysAndDropTypeAhead();
@@ -93,14 +96,13 @@ public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
             while (true)
             {
                 byte key = await keys.ReadAsync(cancellationToken).ConfigureAwait(false);
-                if (pressed.Accept(key) && key is (byte)'y' or (byte)'n' or CtrlC)
+                if (!pressed.Accept(key) || PromptView.EnvironmentAnswerOf(key) is not { } answer)
                 {
-                    bool pass = key == (byte)'y';
-                    tty.ReplaceBox(height, pass
-                        ? $"cordon: passing {names.Count} secret-looking variable(s) to the program"
-                        : $"cordon: withheld {string.Join(", ", names.Select(n => Display.Short(n, 40)))}");
-                    return pass;
+                    continue;
                 }
+
+                tty.ReplaceBox(height, PromptView.EnvironmentOutcome(answer, names));
+                return answer;
             }
         }
         finally

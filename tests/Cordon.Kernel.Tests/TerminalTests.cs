@@ -312,7 +312,7 @@ public sealed class TerminalTests : IDisposable
     }
 
     [Fact]
-    public void An_always_answer_is_saved_in_the_programs_profile_and_not_asked_again()
+    public void An_always_answer_is_saved_in_the_projects_profile_and_not_asked_again()
     {
         var notes = Notes();
         using (var t = new Tmux(s, Tmux.Cordon($"run -- cat {notes}")))
@@ -322,8 +322,10 @@ public sealed class TerminalTests : IDisposable
             Assert.Equal(0, t.ExitCode());
         }
 
-        var saved = File.ReadAllText(Path.Combine(s.Home, ".config", "cordon", "profiles", "cat.yaml"));
-        Assert.Contains($"\"{notes}\"", saved, StringComparison.Ordinal);
+        // Answers belong to the project (issue 18.3), written portably: ~/notes.txt, not the absolute path.
+        var saved = File.ReadAllText(Assert.Single(Directory.GetFiles(Path.Combine(s.Home, ".config", "cordon", "projects"), "*.yaml")));
+        Assert.Contains("\"~/notes.txt\"", saved, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(s.Home, ".config", "cordon", "profiles", "cat.yaml")));
         var again = s.Cordon("run", "--no-prompt", "--", "cat", notes);
         Assert.True(again.ExitCode == 0, again.ToString());
 
