@@ -694,6 +694,9 @@ public sealed class Policy : IDisposable
         return SafeToGrant(folder) ? folder : null;
     }
 
+    /// <summary>Whether <paramref name="path"/> is the user's home or lies below it.</summary>
+    public bool InHome(string path) => home is not null && Descriptor.InTree(home, path);
+
     /// <summary>Whether a folder's whole tree may be granted by one answer (see <see cref="SuggestFolder"/>).</summary>
     public bool SafeToGrant(string folder) => !Sensitive.IsTopLevel(folder) && !Sensitive.Reachable(home, folder);
 

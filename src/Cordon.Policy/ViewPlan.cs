@@ -111,7 +111,14 @@ public static class ViewPlan
                 return; // a symbolic link is mirrored, and decided where it leads
             }
 
-            var verdict = path == "/" ? null : policy.FolderVerdict(AccessKind.Read, path, asRoot);
+            // A file has no tree below it: the rules' own answer for it is the promise (as root that needs the file's
+            // owner and mode, which the plan does not read: the mirror decides it). Only a file that stays put: a bind
+            // pins the inode, so a file cordon replaced for the program (an editor's write and rename) would still
+            // show its old content through the bind. So not where a rule allows writes, and not in the home, where
+            // an answer may allow them; elsewhere (/etc) the user's own writes are the kernel's to refuse.
+            var verdict = path == "/" ? null
+                : kind == HostEntry.File ? (asRoot || !StaysPut(policy, path) ? null : policy.Match(LaunchRequest(AccessKind.Read, path))?.Verdict)
+                : policy.FolderVerdict(AccessKind.Read, path, asRoot);
             if (verdict == Verdict.Allow)
             {
                 binds.Add((path, policy.FolderVerdict(AccessKind.Write, path, asRoot) == Verdict.Deny));
@@ -147,6 +154,14 @@ public static class ViewPlan
         Walk("/", 0);
         return binds;
     }
+
+    /// <summary>A request for <paramref name="path"/> as the plan asks the rules about it, by nobody in particular.</summary>
+    private static Request LaunchRequest(AccessKind kind, string path) =>
+        new(kind, kind == AccessKind.Read ? Operation.Read : Operation.Write, path, null, new Subject(new ProcessSummary(0, null, []), 0, [], _ => false));
+
+    private static bool StaysPut(Policy policy, string path) =>
+        policy.Match(LaunchRequest(AccessKind.Write, path)) is var write
+        && (write?.Verdict == Verdict.Deny || (write is null && !policy.InHome(path)));
 
     /// <summary>The directories a view's binds are mounted in (every ancestor of a bind): they must stay put.</summary>
     public static IEnumerable<string> MountPointParents(IEnumerable<ViewMount> steps)

@@ -1,0 +1,111 @@
+using Cordon.Policy;
+using Xunit;
+
+namespace Cordon.Policy.Tests;
+
+/// <summary>
+/// The view engine's plan of binds (ViewPlan): a tree is bound only where the rules allow every path below it, a
+/// tree with a deny inside is bound around it, and what is not bound is left to the mirror (which decides).
+/// A bind of something a rule denies would let the kernel serve it without asking: each test names such a case.
+/// </summary>
+public class ViewPlanTests
+{
+    private sealed class FakeTree(params string[] entries) : IHostTree
+    {
+        // "/a/" is a directory, "/a" a file, "/a@" a symbolic link.
+        private readonly Dictionary<string, HostEntry> kinds = entries.ToDictionary(
+            e => e.TrimEnd('/', '@') is { Length: > 0 } p ? p : "/",
+            e => e.EndsWith('/') ? HostEntry.Directory : e.EndsWith('@') ? HostEntry.Other : HostEntry.File);
+
+        public HostEntry Kind(string path) => path == "/" ? HostEntry.Directory : kinds.GetValueOrDefault(path, HostEntry.Missing);
+
+        public IEnumerable<string> Children(string directory) =>
+            kinds.Keys.Where(k => k != "/" && k != directory && Path.GetDirectoryName(k) == directory).Select(k => Path.GetFileName(k));
+    }
+
+    private static readonly FakeTree Host = new(
+        "/usr/", "/usr/bin/", "/usr/bin/sh", "/lib@", "/etc/", "/etc/passwd", "/etc/shadow", "/etc/ssh/", "/etc/ssh/ssh_config",
+        "/etc/ssh/ssh_host_rsa_key", "/home/", "/home/u/", "/home/u/.ssh/", "/home/u/.ssh/id_rsa", "/home/u/docs/", "/home/u/project/",
+        "/home/u/other/", "/tmp/", "/tmp/cordon-run/", "/proc/", "/dev/", "/dev/null", "/opt/", "/opt/x/");
+
+    private static Policy Build(params Rule[] user) =>
+        new(user, BaseRules.For(new BaseContext("/home/u", "/tmp/cordon-run", "/usr/bin/sh")), null, "/home/u");
+
+    private static Rule Allow(string path) => new(AccessKind.Read, Verdict.Allow, new PathDescriptor(path), DecisionSource.Flag, path);
+
+    private static Rule Deny(string path) => new(AccessKind.Read, Verdict.Deny, new PathDescriptor(path), DecisionSource.Flag, path);
+
+    private static List<string> Binds(Policy p, bool asRoot = false) => ViewPlan.Binds(p, Host, asRoot).Select(b => b.Path).ToList();
+
+    [Fact]
+    public void System_trees_the_project_and_the_runs_tmpdir_are_bound_and_secrets_are_not()
+    {
+        var binds = Binds(Build(Allow("/home/u/project")));
+        Assert.Contains("/usr", binds);
+        Assert.Contains("/home/u/project", binds);
+        Assert.Contains("/tmp/cordon-run", binds);
+        Assert.Contains("/etc/passwd", binds);
+        Assert.Contains("/etc/ssh/ssh_config", binds);
+        Assert.DoesNotContain("/etc", binds); // it holds secrets: bound around them
+        Assert.DoesNotContain("/etc/shadow", binds);
+        Assert.DoesNotContain("/etc/ssh/ssh_host_rsa_key", binds);
+        Assert.DoesNotContain("/etc/ssh", binds);
+        Assert.DoesNotContain(binds, b => b.StartsWith("/home/u/", StringComparison.Ordinal) && b != "/home/u/project");
+        Assert.DoesNotContain("/home/u", binds);
+        Assert.DoesNotContain("/lib", binds); // a symbolic link: the mirror shows it, and where it leads is decided there
+        Assert.DoesNotContain(binds, b => b.StartsWith("/proc", StringComparison.Ordinal) || b.StartsWith("/dev", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_folder_allowed_with_a_deny_inside_is_bound_around_the_denied_part()
+    {
+        var binds = Binds(Build(Allow("/home/u"), Deny("/home/u/.ssh")));
+        Assert.Contains("/home/u/docs", binds);
+        Assert.Contains("/home/u/project", binds);
+        Assert.DoesNotContain("/home/u", binds);
+        Assert.DoesNotContain(binds, b => b.StartsWith("/home/u/.ssh", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void As_root_the_base_grants_are_left_to_the_mirror_but_the_users_rules_are_bound()
+    {
+        var binds = Binds(Build(Allow("/home/u/project")), asRoot: true);
+        Assert.DoesNotContain("/usr", binds);
+        Assert.DoesNotContain("/etc/passwd", binds);
+        Assert.Contains("/home/u/project", binds);
+    }
+
+    [Fact]
+    public void Every_read_allowed_binds_each_top_level_tree_but_never_a_credentials_place()
+    {
+        var all = Build(new Rule(AccessKind.Read, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-read"), Deny("/home/u/.ssh"));
+        var binds = Binds(all);
+        Assert.Contains("/usr", binds);
+        Assert.Contains("/opt", binds);
+        Assert.Contains("/home/u/docs", binds);
+        Assert.DoesNotContain(binds, b => b.StartsWith("/home/u/.ssh", StringComparison.Ordinal));
+        Assert.DoesNotContain("/", binds);
+
+        // "A" at the prompt: every path but the credentials places, which still get their own question.
+        var allButSensitive = Build(new Rule(AccessKind.Read, Verdict.Allow, new AllButSensitiveDescriptor("/home/u"), DecisionSource.Prompt, "A"));
+        var b2 = Binds(allButSensitive);
+        Assert.Contains("/home/u/docs", b2);
+        Assert.DoesNotContain(b2, b => b.StartsWith("/home/u/.ssh", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Nothing_is_bound_below_another_bind_and_every_bind_has_its_parents_kept()
+    {
+        var steps = ViewPlan.Build(Build(Allow("/home/u/project"), Allow("/usr/bin")), Host, asRoot: false, terminal: "/dev/pts/7");
+        var binds = steps.Where(s => s.Verb == "bind").Select(s => s.Path).ToList();
+        Assert.Equal(binds.Count, binds.Distinct().Count());
+        Assert.DoesNotContain(binds, b => binds.Any(o => o != b && Descriptor.InTree(o, b)));
+        var parents = ViewPlan.MountPointParents(steps).ToList();
+        Assert.Contains("/home/u", parents);
+        Assert.Contains("/home", parents);
+        Assert.Contains("/", parents);
+        Assert.Equal("tmpfs", steps[0].Verb);
+        Assert.Contains(steps, s => s.Verb == "proc" && s.Path == "/proc");
+        Assert.Contains(steps, s => s.Verb == "bind" && s.Path == "/dev/null");
+    }
+}
