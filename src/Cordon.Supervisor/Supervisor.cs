@@ -364,8 +364,8 @@ internal sealed partial class Supervisor
 
     private List<ProcessSummary> Ancestry(ProcessSummary process)
     {
-        int root = SandboxRoot;
-        return Ancestry(process, pid => pid == root);
+        int root = SandboxRoot, reaper = Reaper;
+        return Ancestry(process, pid => pid == root || pid == reaper);
     }
 
     /// <summary>
