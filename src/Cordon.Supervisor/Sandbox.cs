@@ -6,7 +6,7 @@ using Cordon.Seccomp;
 
 namespace Cordon.Supervisor;
 
-public sealed class SandboxOptions
+public sealed record SandboxOptions
 {
     /// <summary>The program to run, already resolved to a path.</summary>
     public required string ProgramPath { get; init; }
@@ -119,31 +119,13 @@ public static class Sandbox
         catch (ViewUnavailableException e) when (options.View?.FallBack is { } fallBack)
         {
             fallBack(e.Message);
-            return RunOnOwnThread(CopyWithoutView(options));
+            return RunOnOwnThread(options with { View = null });
         }
         catch (ViewUnavailableException e)
         {
             throw new SandboxException("the view engine cannot run here: " + e.Message + " (--engine seccomp works without it)");
         }
     }
-
-    private static SandboxOptions CopyWithoutView(SandboxOptions o) => new()
-    {
-        ProgramPath = o.ProgramPath,
-        Argv = o.Argv,
-        Environment = o.Environment,
-        Policy = o.Policy,
-        Observer = o.Observer,
-        LauncherPath = o.LauncherPath,
-        HandleSignals = o.HandleSignals,
-        Stdio = o.Stdio,
-        ControllingTerminal = o.ControllingTerminal,
-        Spawned = o.Spawned,
-        JoinKernelSandbox = o.JoinKernelSandbox,
-        RunAs = o.RunAs,
-        ProgramStarted = o.ProgramStarted,
-        ProgramStopped = o.ProgramStopped,
-    };
 
     private static int RunOnOwnThread(SandboxOptions options)
     {
