@@ -41,6 +41,9 @@ public static class ViewPlan
     /// <summary>Beyond this many binds the rest of an allowed tree is served by the mirror (still decided, slower).</summary>
     public const int MaxBinds = 2000;
 
+    /// <summary>A tree with a deny inside and more entries than this is left to the mirror instead of split into binds.</summary>
+    public const int MaxSplit = 32;
+
     /// <summary>How deep a tree with a deny inside is split into binds around the denied part.</summary>
     public const int MaxDepth = 8;
 
@@ -133,7 +136,15 @@ public static class ViewPlan
             IEnumerable<string> children;
             if (Inside(path))
             {
-                children = host.Children(path); // a tree allowed but for some paths: bind around them
+                // A tree allowed but for some paths: bind around them, unless that takes more binds than the mirror
+                // costs (each bind is a few system calls and a mirror lookup at every start; /etc has 150 entries).
+                var names = host.Children(path).ToList();
+                if (names.Count > MaxSplit)
+                {
+                    return;
+                }
+
+                children = names;
             }
             else
             {
@@ -163,18 +174,22 @@ public static class ViewPlan
         policy.Match(LaunchRequest(AccessKind.Write, path)) is var write
         && (write?.Verdict == Verdict.Deny || (write is null && !policy.InHome(path)));
 
-    /// <summary>The directories a view's binds are mounted in (every ancestor of a bind): they must stay put.</summary>
-    public static IEnumerable<string> MountPointParents(IEnumerable<ViewMount> steps)
+    /// <summary>
+    /// Every mount point of the view and every directory above one: the mirror's entries that the kernel must
+    /// neither look up again at each path walk (that would cost a round trip to cordon on every open below a bind)
+    /// nor lose (a failed revalidation of a mount point's entry detaches what is mounted on it).
+    /// </summary>
+    public static IEnumerable<string> MountPoints(IEnumerable<ViewMount> steps)
     {
-        var parents = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var s in steps.Where(s => s.Verb == "bind"))
+        var points = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var s in steps.Where(s => s.Verb is "bind" or "tmpfs" or "proc"))
         {
-            for (var p = Parent(s.Path); p is not null && parents.Add(p); p = Parent(p))
+            for (string? p = s.Path; p is not null && points.Add(p); p = Parent(p))
             {
             }
         }
 
-        return parents;
+        return points;
     }
 
     private static string? Parent(string path)

@@ -94,18 +94,32 @@ public class ViewPlanTests
     }
 
     [Fact]
-    public void Nothing_is_bound_below_another_bind_and_every_bind_has_its_parents_kept()
+    public void Nothing_is_bound_below_another_bind_and_every_mount_point_and_its_parents_are_kept()
     {
         var steps = ViewPlan.Build(Build(Allow("/home/u/project"), Allow("/usr/bin")), Host, asRoot: false, terminal: "/dev/pts/7");
         var binds = steps.Where(s => s.Verb == "bind").Select(s => s.Path).ToList();
         Assert.Equal(binds.Count, binds.Distinct().Count());
         Assert.DoesNotContain(binds, b => binds.Any(o => o != b && Descriptor.InTree(o, b)));
-        var parents = ViewPlan.MountPointParents(steps).ToList();
+        var parents = ViewPlan.MountPoints(steps).ToList();
         Assert.Contains("/home/u", parents);
         Assert.Contains("/home", parents);
         Assert.Contains("/", parents);
+        Assert.Contains("/home/u/project", parents); // the mount point itself: its entry must not be looked up at every walk
+        Assert.Contains("/proc", parents);
         Assert.Equal("tmpfs", steps[0].Verb);
         Assert.Contains(steps, s => s.Verb == "proc" && s.Path == "/proc");
         Assert.Contains(steps, s => s.Verb == "bind" && s.Path == "/dev/null");
+    }
+
+    [Fact]
+    public void A_tree_with_a_deny_inside_and_too_many_entries_is_left_to_the_mirror()
+    {
+        // Splitting it would cost a bind per entry at every start; the mirror decides each open instead.
+        var entries = new List<string> { "/usr/", "/etc/", "/etc/shadow", "/home/", "/home/u/", "/home/u/project/", "/tmp/", "/tmp/cordon-run/" };
+        entries.AddRange(Enumerable.Range(0, ViewPlan.MaxSplit + 1).Select(i => $"/etc/conf{i}"));
+        var binds = ViewPlan.Binds(Build(Allow("/home/u/project")), new FakeTree([.. entries]), asRoot: false).Select(b => b.Path).ToList();
+        Assert.DoesNotContain(binds, b => b.StartsWith("/etc", StringComparison.Ordinal));
+        Assert.Contains("/usr", binds);
+        Assert.Contains("/home/u/project", binds);
     }
 }

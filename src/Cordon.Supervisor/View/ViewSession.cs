@@ -43,7 +43,7 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             bool root = Libc.GetEUid() == 0;
             var steps = ViewPlan.Build(policy, new PlanTree(), root, terminal);
             session.mirror = new ViewFileSystem(device, session);
-            foreach (var dir in ViewPlan.MountPointParents(steps))
+            foreach (var dir in ViewPlan.MountPoints(steps))
             {
                 session.mirror.Pin(dir);
             }
