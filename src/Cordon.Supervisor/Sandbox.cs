@@ -221,7 +221,6 @@ public static class Sandbox
             {
                 view = View.ViewSession.Build(launcherPid, options.Policy, options.Observer, options.View.Terminal, () => ReceiveLine(control), data => SendPacket(control, data));
                 reaperPid = view.ReaperPid;
-                options.Spawned?.Invoke(); // after the fall-back point: the terminal's copy of the program's end stays until then
             }
 
             var plan = options.JoinKernelSandbox is not null ? FilterPlan.ForKernelEngine()
@@ -233,6 +232,13 @@ public static class Sandbox
             if (ready.StartsWith("viewfail ", StringComparison.Ordinal))
             {
                 throw new ViewUnavailableException(ready["viewfail ".Length..]);
+            }
+
+            if (options.View is not null)
+            {
+                // After the last point of falling back: until then the terminal keeps its copy of the program's end,
+                // which the seccomp engine's launcher would need.
+                options.Spawned?.Invoke();
             }
 
             var parts = ready.Split(' ');
