@@ -166,9 +166,12 @@ public static class ViewPlan
         return binds;
     }
 
-    /// <summary>A request for <paramref name="path"/> as the plan asks the rules about it, by nobody in particular.</summary>
-    private static Request LaunchRequest(AccessKind kind, string path) =>
-        new(kind, kind == AccessKind.Read ? Operation.Read : Operation.Write, path, null, new Subject(new ProcessSummary(0, null, []), 0, [], _ => false));
+    /// <summary>
+    /// A request for <paramref name="path"/> as the plan asks the rules about it, made by the run at launch (no
+    /// process of the sandbox exists yet); the audit log records a bind's decision with it.
+    /// </summary>
+    public static Request LaunchRequest(AccessKind kind, string path) =>
+        new(kind, kind == AccessKind.Read ? Operation.Read : Operation.Write, path, null, new Subject(new ProcessSummary(0, "cordon", ["(launch)"]), 0, [], _ => false));
 
     private static bool StaysPut(Policy policy, string path) =>
         policy.Match(LaunchRequest(AccessKind.Write, path)) is var write

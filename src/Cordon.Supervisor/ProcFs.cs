@@ -42,31 +42,39 @@ internal static class ProcFs
         }
     }
 
-    /// <summary>A "Name:\tvalue" field of /proc/PID/status.</summary>
+    /// <summary>A "Name:\tvalue" field of /proc/PID/status: its first number.</summary>
     public static int? StatusField(int tid, string field)
     {
         var text = ReadText($"/proc/{tid}/status");
-        if (text is null)
+        if (text is null || !StatusValue(text, field, out var value))
         {
             return null;
         }
 
-        foreach (var line in text.AsSpan().EnumerateLines())
+        int end = value.IndexOfAny(' ', '\t');
+        return int.Parse(end >= 0 ? value[..end] : value, CultureInfo.InvariantCulture); // (decimal fields only: Umask has ParseUmask)
+    }
+
+    /// <summary>A "Name:\tvalue" field of /proc/PID/status, all of its value (NSpid has one pid per namespace).</summary>
+    public static string? StatusText(int tid, string field)
+    {
+        var text = ReadText($"/proc/{tid}/status");
+        return text is not null && StatusValue(text, field, out var value) ? value.ToString() : null;
+    }
+
+    private static bool StatusValue(string status, string field, out ReadOnlySpan<char> value)
+    {
+        foreach (var line in status.AsSpan().EnumerateLines())
         {
             if (line.StartsWith(field) && line.Length > field.Length && line[field.Length] == ':')
             {
-                var value = line[(field.Length + 1)..].Trim();
-                int end = value.IndexOfAny(' ', '\t');
-                if (end >= 0)
-                {
-                    value = value[..end];
-                }
-
-                return int.Parse(value, CultureInfo.InvariantCulture); // (decimal fields only: Umask has ParseUmask)
+                value = line[(field.Length + 1)..].Trim();
+                return true;
             }
         }
 
-        return null;
+        value = default;
+        return false;
     }
 
     /// <summary>
@@ -101,17 +109,8 @@ internal static class ProcFs
     /// <summary>The four ids of a "Uid:" or "Gid:" line of /proc/TID/status (real, effective, saved, file system); empty when unreadable.</summary>
     public static uint[] Ids(int tid, string field)
     {
-        var text = ReadText($"/proc/{tid}/status");
-        foreach (var line in (text ?? "").Split('\n'))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                return line[(field.Length + 1)..].Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)
-                    .Select(v => uint.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : uint.MaxValue).ToArray();
-            }
-        }
-
-        return [];
+        return StatusText(tid, field)?.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => uint.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : uint.MaxValue).ToArray() ?? [];
     }
 
     public static int? ParentPid(int pid) => StatusField(pid, "PPid");

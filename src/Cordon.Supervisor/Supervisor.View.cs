@@ -38,13 +38,7 @@ internal sealed partial class Supervisor
             decision = Decision.Error("policy failed: " + e.Message);
         }
 
-        if (!decision.Allowed)
-        {
-            _ = request.Subject.Process.Exe;
-        }
-
-        observer.OnDecision(request, decision);
-        return decision.Allowed ? Errno.None : Errno.EACCES;
+        return Reported(request, decision) ? Errno.None : Errno.EACCES;
     }
 
     /// <summary>

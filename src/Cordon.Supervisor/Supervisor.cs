@@ -450,6 +450,12 @@ internal sealed partial class Supervisor
             decision = Decision.Error("policy failed: " + e.Message);
         }
 
+        return Reported(request, decision);
+    }
+
+    /// <summary>Tells the observer of a decision and returns whether it allows (both engines' ways of deciding end here).</summary>
+    private bool Reported(Request request, Decision decision)
+    {
         if (!decision.Allowed)
         {
             // Denials are rare and get reported: read who asked while the caller is still held in its call.

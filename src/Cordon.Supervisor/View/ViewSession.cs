@@ -54,9 +54,10 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             session.Bound = [.. steps.Where(s => s.Verb == "bind" && !s.Path.StartsWith("/dev/", StringComparison.Ordinal)).Select(s => s.Path)];
             foreach (var path in session.Bound)
             {
-                if (policy.Match(LaunchRequest(path)) is { } decision)
+                var request = ViewPlan.LaunchRequest(AccessKind.Read, path);
+                if (policy.Match(request) is { } decision)
                 {
-                    observer.OnDecision(LaunchRequest(path), decision with { Rule = decision.Rule + " (bound into the view at launch)" });
+                    observer.OnDecision(request, decision with { Rule = decision.Rule + " (bound into the view at launch)" });
                 }
             }
 
@@ -68,10 +69,6 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             throw;
         }
     }
-
-    /// <summary>A bind's decision as the audit log records it: a read of the tree, by the run, at launch.</summary>
-    private static Request LaunchRequest(string path) =>
-        new(AccessKind.Read, Operation.Read, path, null, new Subject(new ProcessSummary(0, "cordon", ["(launch)"]), 0, [], _ => true));
 
     public void Attach(Supervisor s) => supervisor = s;
 
@@ -110,12 +107,11 @@ internal sealed class ViewSession : IViewDecider, IDisposable
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> hostPids = new();
 
-    /// <summary>The innermost pid of a host process (the last number of its NSpid line), or null.</summary>
+    /// <summary>The innermost pid of a host process in another pid namespace (the last of its NSpid line), or null.</summary>
     private static int? NamespacePidOf(int hostPid)
     {
-        var line = ProcFs.ReadText($"/proc/{hostPid}/status")?.Split('\n').FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
-        var fields = line?.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
-        return fields is { Length: >= 3 } && int.TryParse(fields[^1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null;
+        var fields = ProcFs.StatusText(hostPid, "NSpid")?.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+        return fields is { Length: >= 2 } && int.TryParse(fields[^1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null;
     }
 
     /// <summary>The reaper's one child: the program, by the pid cordon knows it by.</summary>
