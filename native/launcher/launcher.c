@@ -225,6 +225,7 @@ static int install_filter(const unsigned char *bytes, size_t len, int listener_w
 #define CORDON_OPEN_TREE_CLOEXEC O_CLOEXEC
 #define CORDON_AT_RECURSIVE 0x8000
 #define CORDON_MOVE_MOUNT_F_EMPTY_PATH 0x4
+#define CORDON_MOVE_MOUNT_T_EMPTY_PATH 0x40
 #define CORDON_FSCONFIG_SET_STRING 1
 #define CORDON_FSCONFIG_SET_FLAG 0
 #define CORDON_FSCONFIG_CMD_CREATE 6
@@ -367,6 +368,17 @@ static int clone_tree(const char *path)
     return tree;
 }
 
+/* A bind's attributes, on the detached copy: always nosuid; ATTRS may add "ro" and "nodev". */
+static int set_bind_attrs(int tree, const char *attrs)
+{
+    struct cordon_mount_attr attr = {.attr_set = CORDON_MOUNT_ATTR_NOSUID};
+    if (attrs && strstr(attrs, "ro"))
+        attr.attr_set |= CORDON_MOUNT_ATTR_RDONLY;
+    if (attrs && strstr(attrs, "nodev"))
+        attr.attr_set |= CORDON_MOUNT_ATTR_NODEV;
+    return (int)syscall(CORDON_SYS_mount_setattr, tree, "", AT_EMPTY_PATH | CORDON_AT_RECURSIVE, &attr, sizeof attr);
+}
+
 /* The mount point for PATH inside the view: created if it sits on something of ours (a tmpfs), which the FUSE
  * mirror refuses (EROFS) and needs not: it shows what the host has. */
 static void make_mount_point(const char *target, int directory)
@@ -401,12 +413,7 @@ static void perform(struct plan_op *op)
         if (fstat(op->tree, &st) != 0)
             die("fstat %s", op->a);
         make_mount_point(target, S_ISDIR(st.st_mode));
-        struct cordon_mount_attr attr = {.attr_set = CORDON_MOUNT_ATTR_NOSUID};
-        if (op->b && strstr(op->b, "ro"))
-            attr.attr_set |= CORDON_MOUNT_ATTR_RDONLY;
-        if (op->b && strstr(op->b, "nodev"))
-            attr.attr_set |= CORDON_MOUNT_ATTR_NODEV;
-        if (syscall(CORDON_SYS_mount_setattr, op->tree, "", AT_EMPTY_PATH | CORDON_AT_RECURSIVE, &attr, sizeof attr) != 0)
+        if (set_bind_attrs(op->tree, op->b) != 0)
             die("mount_setattr %s", op->a);
         if (syscall(CORDON_SYS_move_mount, op->tree, "", AT_FDCWD, target, CORDON_MOVE_MOUNT_F_EMPTY_PATH) != 0)
             die("move_mount %s", op->a);
@@ -460,14 +467,95 @@ static void view_build(int fuse_mount, struct plan_op *ops, size_t n)
         die("chdir");
 }
 
-/* The outer launcher waits here for the pid namespace's first process, which becomes the reaper; it only relays
- * nothing and dies with cordon (its parent-death signal), taking the namespace with it. */
-static void view_outer(pid_t first)
+/* A bind asked for while the program runs (a folder answer): "bind\tPATH\tATTRS", one packet on the binder socket,
+ * answered "bound" or "bindfail STEP: ERROR". The source is copied from the host's tree (the outer launcher lives in
+ * a copy of the host's mount namespace, `host_ns`), reached without following symbolic links as at launch; then the
+ * launcher enters the view's mount namespace and attaches the copy at the same path there, reached the same way, so
+ * a link planted in the view cannot redirect it either. Nothing here decides what is bound: cordon does. */
+static void serve_bind(int binder, int host_ns, int view_ns)
+{
+    char msg[4200];
+    ssize_t n = recv(binder, msg, sizeof msg - 1, 0);
+    if (n <= 0)
+        return;
+    msg[n] = 0;
+    char *rest = msg;
+    char *verb = next_field(&rest), *path = next_field(&rest), *attrs = next_field(&rest);
+    char reply[4300];
+    const char *step = "request";
+    int e = EINVAL;
+    if (verb && path && !strcmp(verb, "bind") && path[0] == '/') {
+        step = "open_tree";
+        int tree = clone_tree(path);
+        e = errno;
+        if (tree >= 0) {
+            step = "mount_setattr";
+            int ok = set_bind_attrs(tree, attrs) == 0;
+            e = errno;
+            if (ok) {
+                step = "setns";
+                ok = setns(view_ns, CLONE_NEWNS) == 0;
+                e = errno;
+            }
+            if (ok) {
+                struct cordon_open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = CORDON_RESOLVE_NO_SYMLINKS | CORDON_RESOLVE_NO_MAGICLINKS};
+                step = "the mount point";
+                int target = (int)syscall(CORDON_SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+                e = errno;
+                struct stat a, b;
+                if (target >= 0 && fstat(tree, &a) == 0 && fstat(target, &b) == 0 && (a.st_mode & S_IFMT) != (b.st_mode & S_IFMT)) {
+                    close(target);
+                    target = -1;
+                    e = ENOTDIR;
+                }
+                if (target >= 0) {
+                    step = "move_mount";
+                    ok = syscall(CORDON_SYS_move_mount, tree, "", target, "", CORDON_MOVE_MOUNT_F_EMPTY_PATH | CORDON_MOVE_MOUNT_T_EMPTY_PATH) == 0;
+                    e = errno;
+                    close(target);
+                } else {
+                    ok = 0;
+                }
+                if (setns(host_ns, CLONE_NEWNS) != 0)
+                    die("setns back to the host's tree");
+            }
+            close(tree);
+            if (ok) {
+                (void)!write(binder, "bound", 5);
+                return;
+            }
+        }
+    }
+    int len = snprintf(reply, sizeof reply, "bindfail %s: %s", step, strerror(e));
+    (void)!write(binder, reply, (size_t)len);
+}
+
+/* The outer launcher waits here for the pid namespace's first process, which becomes the reaper, and meanwhile
+ * performs the binds cordon asks for (serve_bind). It dies with cordon (its parent-death signal), taking the
+ * namespaces with it; it is outside the view's pid namespace, so nothing in the sandbox can see or signal it. */
+static void view_outer(pid_t first, int binder, int host_ns, int view_ns)
 {
     static const int ignored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE};
     for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
         signal(ignored[k], SIG_IGN);
+    if (setns(host_ns, CLONE_NEWNS) != 0)
+        die("setns into the copy of the host's tree");
+    int child = (int)syscall(SYS_pidfd_open, first, 0);
     say("reaper %d", (int)first);
+    struct pollfd fds[2] = {{.fd = child, .events = POLLIN}, {.fd = binder, .events = POLLIN}};
+    while (child >= 0) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (fds[0].revents)
+            break;
+        if (fds[1].revents & POLLIN)
+            serve_bind(binder, host_ns, view_ns);
+        else if (fds[1].revents)
+            fds[1].fd = -1; /* cordon closed its end: nothing more will be bound */
+    }
     int status = 0;
     while (waitpid(first, &status, __WALL) < 0 && errno == EINTR)
         ;
@@ -482,8 +570,25 @@ static void view_start(uint64_t keep)
     view_enter_namespaces();
     int device = -1;
     int fuse_mount = view_fuse(&device);
-    say("fuse %d", device);
+    /* The binder: cordon's way to ask the outer launcher for a bind while the program runs. And two mount
+     * namespaces: this one, which becomes the view, and a copy of it made now, while it still is the host's tree,
+     * where the outer launcher lives to copy trees from (open_tree copies only from the caller's namespace). */
+    int binder[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, binder) != 0)
+        die("socketpair");
+    int view_ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* setns moves the working directory to the root */
+    if (view_ns < 0 || here < 0)
+        die("open /proc/self/ns/mnt");
+    if (unshare(CLONE_NEWNS) != 0)
+        die("unshare(CLONE_NEWNS), the host tree's copy");
+    int host_ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (host_ns < 0 || setns(view_ns, CLONE_NEWNS) != 0 || fchdir(here) != 0)
+        die("setns back into the view's namespace");
+    close(here);
+    say("fuse %d %d", device, binder[1]);
     await("serving");
+    close(binder[1]);
     static char plan[MAX_PLAN];
     ssize_t len = recv(CONTROL_FD, plan, sizeof plan - 1, 0);
     if (len < 0)
@@ -509,8 +614,11 @@ static void view_start(uint64_t keep)
         for (size_t k = 0; k < n; k++)
             if (ops[k].tree >= 0)
                 close(ops[k].tree);
-        view_outer(first);
+        view_outer(first, binder[0], host_ns, view_ns);
     }
+    close(binder[0]);
+    close(host_ns);
+    close(view_ns);
     /* Die with the outer launcher; the pipe tells whether it is already gone (its pid is not visible here). */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         die("prctl(PR_SET_PDEATHSIG)");

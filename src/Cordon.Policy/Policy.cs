@@ -72,6 +72,9 @@ public sealed class Policy : IDisposable
     /// <summary>Raised when a prompt answer became a rule for the rest of the run (profiles save it).</summary>
     public event Action<Rule>? RuleRemembered;
 
+    /// <summary>Raised after rules were added for the rest of the run (an answer, a built-in set), outside any lock.</summary>
+    public event Action? RulesChanged;
+
     public IReadOnlyList<Rule> UserRules
     {
         get
@@ -602,6 +605,8 @@ public sealed class Policy : IDisposable
             userRules = copy;
             cache.Clear();
         }
+
+        RulesChanged?.Invoke();
     }
 
     /// <summary>A descriptor for exactly the requested resource.</summary>

@@ -388,7 +388,7 @@ public static class Sandbox
         }
     }
 
-    private static unsafe void SendPacket(SafeFd fd, byte[] data)
+    internal static unsafe void SendPacket(SafeFd fd, byte[] data)
     {
         fixed (byte* p = data)
         {
@@ -400,7 +400,7 @@ public static class Sandbox
         }
     }
 
-    private static unsafe string? ReceiveLine(SafeFd fd)
+    internal static unsafe string? ReceiveLine(SafeFd fd)
     {
         var buf = new byte[1024];
         while (true)

@@ -57,6 +57,24 @@ public class ViewPlanTests
     }
 
     [Fact]
+    public void A_rule_added_during_the_run_is_announced_and_its_folder_joins_the_plan_but_a_listing_answer_does_not()
+    {
+        // The view engine's binder plans again on RulesChanged: a folder answer becomes a bind, and an answer that
+        // grants a path alone (the home folder's listing, saved as only:PATH) never binds the tree below it.
+        var p = Build(Allow("/home/u/project"));
+        int changed = 0;
+        p.RulesChanged += () => changed++;
+        Assert.DoesNotContain("/home/u/docs", Binds(p));
+        p.Add(Allow("/home/u/docs"));
+        Assert.Equal(1, changed);
+        Assert.Contains("/home/u/docs", Binds(p));
+        p.Add(new Rule(AccessKind.Read, Verdict.Allow, new ExactPathDescriptor("/home/u"), DecisionSource.Prompt, "only:/home/u"));
+        Assert.Equal(2, changed);
+        Assert.DoesNotContain("/home/u", Binds(p));
+        Assert.DoesNotContain(Binds(p), b => b.StartsWith("/home/u/.ssh", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_folder_allowed_with_a_deny_inside_is_bound_around_the_denied_part()
     {
         var binds = Binds(Build(Allow("/home/u"), Deny("/home/u/.ssh")));

@@ -23,8 +23,10 @@ internal sealed class ViewSession : IViewDecider, IDisposable
     /// <summary>The pid namespace's first process (the sandbox's reaper), as cordon sees it.</summary>
     public int ReaperPid { get; private set; }
 
-    /// <summary>The trees the kernel serves itself (bind mounts), decided once, at launch.</summary>
-    public IReadOnlyList<string> Bound { get; private set; } = [];
+    /// <summary>The trees the kernel serves itself (bind mounts): decided at launch, and added to by later rules.</summary>
+    public IReadOnlyList<string> Bound => binder?.Bound ?? [];
+
+    private ViewBinder? binder;
 
     /// <summary>The view's FUSE device (major, minor), for the exec image check.</summary>
     public (uint, uint)? MirrorDevice { get; set; }
@@ -38,10 +40,17 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             WriteIdMaps(launcherPid);
             send("mapped"u8.ToArray());
 
-            var fuse = Expect(launcherPid, receive(), "fuse");
-            var device = new SafeFd(Sandbox.TakeFd(launcherPid, int.Parse(fuse, CultureInfo.InvariantCulture), "the FUSE device"));
+            var fuse = Expect(launcherPid, receive(), "fuse").Split(' ');
+            if (fuse.Length != 2)
+            {
+                throw Sandbox.Failed(launcherPid, "unexpected message from the launcher: fuse " + string.Join(' ', fuse));
+            }
+
+            var device = new SafeFd(Sandbox.TakeFd(launcherPid, int.Parse(fuse[0], CultureInfo.InvariantCulture), "the FUSE device"));
+            var binderSocket = new SafeFd(Sandbox.TakeFd(launcherPid, int.Parse(fuse[1], CultureInfo.InvariantCulture), "the binder socket"));
             bool root = Libc.GetEUid() == 0;
-            var steps = ViewPlan.Build(policy, new PlanTree(), root, terminal);
+            var host = new PlanTree();
+            var steps = ViewPlan.Build(policy, host, root, terminal);
             session.mirror = new ViewFileSystem(device, session);
             foreach (var dir in ViewPlan.MountPoints(steps))
             {
@@ -51,8 +60,9 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             send("serving"u8.ToArray());
             send(Encoding.UTF8.GetBytes(string.Join('\n', steps.Select(s => s.Line)) + "\n"));
             session.ReaperPid = int.Parse(Expect(launcherPid, receive(), "reaper"), CultureInfo.InvariantCulture);
-            session.Bound = [.. steps.Where(s => s.Verb == "bind" && !s.Path.StartsWith("/dev/", StringComparison.Ordinal)).Select(s => s.Path)];
-            foreach (var path in session.Bound)
+            var bound = steps.Where(s => s.Verb == "bind" && !s.Path.StartsWith("/dev/", StringComparison.Ordinal)).Select(s => s.Path).ToList();
+            session.binder = new ViewBinder(binderSocket, policy, session.mirror, host, observer, root, bound);
+            foreach (var path in bound)
             {
                 var request = ViewPlan.LaunchRequest(AccessKind.Read, path);
                 if (policy.Match(request) is { } decision)
@@ -122,7 +132,11 @@ internal sealed class ViewSession : IViewDecider, IDisposable
         return int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
     }
 
-    public void Dispose() => mirror?.Dispose();
+    public void Dispose()
+    {
+        binder?.Dispose();
+        mirror?.Dispose();
+    }
 
     /// <summary>The launcher's next message must start with <paramref name="word"/>; returns the rest.</summary>
     private static string Expect(int launcherPid, string? line, string word)
