@@ -61,9 +61,6 @@ internal sealed class ViewBinder : IDisposable
         }
     }
 
-    /// <summary>Completes when no pass is queued or running (for tests and for an orderly end).</summary>
-    public Task Idle { get; private set; } = Task.CompletedTask;
-
     public void Dispose()
     {
         policy.RulesChanged -= OnRulesChanged;
@@ -86,7 +83,7 @@ internal sealed class ViewBinder : IDisposable
             }
 
             running = true;
-            Idle = Task.Run(Pass);
+            _ = Task.Run(Pass);
         }
     }
 
