@@ -57,8 +57,18 @@ public sealed class ScreenModel
     /// <summary>Whether the program is on the alternate screen (1049, 1047, 47): a full-screen program.</summary>
     public bool AltScreen => screen == alt;
 
-    /// <summary>False after something the model does not follow; then only the program can redraw its screen.</summary>
-    public bool Trusted { get; private set; } = true;
+    /// <summary>
+    /// False after something the model does not follow; then only the program can redraw its screen. Also false
+    /// while the cursor is outside the scroll region in origin mode (DECRC can put it there), where no cursor move a
+    /// repaint could send reaches it.
+    /// </summary>
+    public bool Trusted
+    {
+        get => trusted && !(screen.Origin && (screen.Row < screen.Top || screen.Row > screen.Bottom));
+        private set => trusted = value;
+    }
+
+    private bool trusted = true;
 
     public bool CursorVisible { get; private set; } = true;
 
