@@ -355,9 +355,14 @@ public sealed class ScreenModel
         var s = screen;
         if (csiIntermediate != 0)
         {
-            // DECSCUSR (cursor style, "CSI n SP q"), DECSTR ("CSI ! p", a soft reset) and the rest: DECSTR resets
-            // modes the model follows, rectangle operations ("CSI ... $ x") change cells.
-            if (!(csiIntermediate == ' ' && final == 'q') && !(csiIntermediate == '"' && final == 'q') && !(csiIntermediate == '$' && final == 'p'))
+            // Sequences with an intermediate byte that change cells or modes the model follows: rectangle fills,
+            // erases, copies and attribute changes ("$ x", "$ z", "$ v", "$ r", "$ t", "$ {"), inserting and deleting
+            // columns ("' }", "' ~"), shifting left and right (" @", " A"), a soft reset (DECSTR, "! p"). The rest
+            // (cursor style " q", mode queries "$ p", vim's "% m" probe) leave the screen alone.
+            if ((csiIntermediate == '$' && final is 'x' or 'z' or 'v' or 'r' or 't' or '{')
+                || (csiIntermediate == '\'' && final is '}' or '~')
+                || (csiIntermediate == ' ' && final is '@' or 'A')
+                || (csiIntermediate == '!' && final == 'p'))
             {
                 Trusted = false;
             }

@@ -142,6 +142,14 @@ public sealed class ScreenModelTests
     }
 
     [Fact]
+    public void What_vim_sends_at_start_keeps_the_model_trusted()
+    {
+        var m = Fed("\u001b[?1049h\u001b[22;0;0t\u001b[>4;2m\u001b[?1h\u001b=\u001b[?2004h\u001b[?1004h\u001b[1;5r\u001b[?12h\u001b[?12l\u001b[27m\u001b[m\u001b[H\u001b[2J\u001b[?25l\u001bPzz\u001b\\\u001b[0%m\u001b[6n\u001b[>c\u001b]10;?\u0007\u001b[2 q\u001b[?12$pa");
+        Assert.True(m.Trusted);
+        Assert.Equal("a         ", m.RowText(0));
+    }
+
+    [Fact]
     public void Sequences_without_text_leave_the_screen_alone()
     {
         var m = Fed("ab\u001b]0;title\x07\u001b]8;;http://x\u001b\\cd\u001b[?25l\u001b[?2004h\u001bP+q\u001b\\\u001b(0qx\u001b(Be");
@@ -156,6 +164,8 @@ public sealed class ScreenModelTests
     [InlineData("e\u0301")]
     [InlineData("\u001b[?3h")]
     [InlineData("\u001b[3g")]
+    [InlineData("\u001b[2'}")]
+    [InlineData("\u001b[!p")]
     public void What_the_model_does_not_follow_makes_it_untrusted_until_the_screen_is_erased(string sequence)
     {
         var m = Fed(sequence);
