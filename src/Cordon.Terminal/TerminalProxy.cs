@@ -23,9 +23,9 @@ public sealed class TerminalProxy : IDisposable
     private readonly int[] wake = new int[2];
     private readonly object outGate = new();
     private readonly List<byte[]> held = [];
-    private readonly AltScreenTracker altScreen = new();
     private readonly ClipboardFilter clipboard = new();
     private readonly List<PosixSignalRegistration> signals = [];
+    private ScreenModel screen = new(24, 80);
     private Thread? inThread;
     private Thread? outThread;
     private int heldBytes;
@@ -78,7 +78,13 @@ public sealed class TerminalProxy : IDisposable
             }
         }
 
-        return new TerminalProxy(0, output, master, slave, saved) { UserTerminals = users, ProgramTerminal = slavePath };
+        var proxy = new TerminalProxy(0, output, master, slave, saved) { UserTerminals = users, ProgramTerminal = slavePath };
+        if (Tty.GetSize(0) is { Rows: > 0, Cols: > 0 } known)
+        {
+            proxy.screen = new ScreenModel(known.Rows, known.Cols);
+        }
+
+        return proxy;
     }
 
     /// <summary>The device name of the program's terminal (this proxy's pseudo-terminal).</summary>
@@ -146,10 +152,14 @@ public sealed class TerminalProxy : IDisposable
         }
     }
 
-    /// <summary>Replays held output; a full-screen program is told to redraw (a window-size change, as after a resize).</summary>
+    /// <summary>
+    /// Replays held output; then a full-screen program's screen is drawn again from cordon's copy of it
+    /// (<see cref="ScreenModel"/>), or, where that copy cannot be trusted, the program is told to redraw (a
+    /// window-size change, as after a resize).
+    /// </summary>
     public void Release()
     {
-        bool redraw;
+        bool redraw = false;
         lock (outGate)
         {
             foreach (var chunk in held)
@@ -161,7 +171,22 @@ public sealed class TerminalProxy : IDisposable
             held.Clear();
             heldBytes = 0;
             holding = false;
-            redraw = altScreen.Active;
+            if (screen.AltScreen)
+            {
+                // The copy is used only when it is exact: the model followed every sequence, and the real terminal
+                // still has the size the model has (a resize cordon has not copied yet would be drawn wrong). Else
+                // the program redraws itself, as before: vim then loses its message line, less in "(press
+                // RETURN)" does not redraw (README, Limits).
+                if (screen.Trusted && Tty.GetSize(input) is { } size && size.Rows == screen.Rows && size.Cols == screen.Columns)
+                {
+                    FdIo.WriteAll(output, screen.Repaint());
+                }
+                else
+                {
+                    redraw = true;
+                }
+            }
+
             Monitor.PulseAll(outGate);
         }
 
@@ -186,7 +211,7 @@ public sealed class TerminalProxy : IDisposable
         lock (outGate)
         {
             int height = box.Count(c => c == '\n');
-            inlineBox = !altScreen.Active;
+            inlineBox = !screen.AltScreen;
             if (!inlineBox)
             {
                 string prefix = atLineStart ? "" : "\n";
@@ -296,7 +321,13 @@ public sealed class TerminalProxy : IDisposable
     {
         if (Tty.GetSize(input) is { } size)
         {
-            Tty.SetSize(master.Fd, size);
+            lock (outGate)
+            {
+                // The program's next output is for the new size; what the terminal did with the old screen is its
+                // own (tmux reflows it), so the model is not trusted until the program erases the screen.
+                Tty.SetSize(master.Fd, size);
+                screen.Resize(size.Rows, size.Cols);
+            }
         }
     }
 
@@ -417,7 +448,7 @@ public sealed class TerminalProxy : IDisposable
                     continue;
                 }
 
-                altScreen.Feed(chunk);
+                screen.Feed(chunk);
                 if (holding)
                 {
                     held.Add(chunk.ToArray());
@@ -432,7 +463,7 @@ public sealed class TerminalProxy : IDisposable
                 {
                     FdIo.WriteAll(output, chunk);
                     atLineStart = chunk[^1] == (byte)'\n';
-                    if (!altScreen.Active)
+                    if (!screen.AltScreen)
                     {
                         NoticeClipboard();
                     }
@@ -508,50 +539,6 @@ public sealed class TerminalProxy : IDisposable
                 _ = Libc.Close(fd);
             }
         }
-    }
-}
-
-/// <summary>
-/// Follows whether the program switched to the alternate screen (full-screen programs: less, vim, top), which is
-/// when a prompt drawn over it must be followed by a redraw. Sequences may be split across reads.
-/// </summary>
-internal sealed class AltScreenTracker
-{
-    private static readonly byte[][] On = ["\x1b[?1049h"u8.ToArray(), "\x1b[?1047h"u8.ToArray(), "\x1b[?47h"u8.ToArray()];
-    private static readonly byte[][] Off = ["\x1b[?1049l"u8.ToArray(), "\x1b[?1047l"u8.ToArray(), "\x1b[?47l"u8.ToArray()];
-    private readonly List<byte> tail = [];
-
-    public bool Active { get; private set; }
-
-    public void Feed(ReadOnlySpan<byte> data)
-    {
-        // Keep the last few bytes so that a sequence split over two reads is still seen.
-        var window = new byte[tail.Count + data.Length];
-        tail.CopyTo(window);
-        data.CopyTo(window.AsSpan(tail.Count));
-        int last = -1;
-        bool? state = null;
-        foreach (var (seqs, value) in new[] { (On, true), (Off, false) })
-        {
-            foreach (var seq in seqs)
-            {
-                int at = window.AsSpan().LastIndexOf(seq);
-                if (at > last)
-                {
-                    last = at;
-                    state = value;
-                }
-            }
-        }
-
-        if (state is bool s)
-        {
-            Active = s;
-        }
-
-        tail.Clear();
-        int keep = Math.Min(7, window.Length);
-        tail.AddRange(window.AsSpan(window.Length - keep).ToArray());
     }
 }
 

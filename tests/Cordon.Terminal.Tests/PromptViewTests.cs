@@ -78,18 +78,4 @@ public partial class PromptViewTests
         var text = string.Join('\n', Lines(PromptView.Render(Question("/home/u/project/f9", flood: new FloodInfo(4, 10)), 80)));
         Assert.Contains("question 4 about /home/u/project, 10 more waiting", text, StringComparison.Ordinal);
     }
-
-    [Fact]
-    public void The_alternate_screen_is_followed_across_split_writes()
-    {
-        var t = new AltScreenTracker();
-        t.Feed("hello \x1b[?10"u8);
-        Assert.False(t.Active);
-        t.Feed("49h drawing"u8);
-        Assert.True(t.Active);
-        t.Feed("\x1b[?1049l"u8);
-        Assert.False(t.Active);
-        t.Feed("\x1b[?1049h\x1b[?1049l\x1b[?1049h"u8);
-        Assert.True(t.Active);
-    }
 }
