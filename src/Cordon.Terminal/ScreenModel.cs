@@ -605,7 +605,10 @@ public sealed class ScreenModel
                 screen.MoveTo(on ? screen.Top : 0, 0, on);
                 break;
             case 7:
+                // Resetting autowrap also drops a pending wrap (DEC's last column flag): the cursor stays on the last
+                // column, and the next character overwrites it, as a repaint with autowrap off reproduces.
                 screen.AutoWrap = on;
+                screen.PendingWrap &= on;
                 break;
             case 3 or 5 or 69 or 2 or 95:
                 // 132 columns (DECCOLM clears the screen), reverse video, left/right margins, VT52: not followed.

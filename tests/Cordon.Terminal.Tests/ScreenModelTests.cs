@@ -222,6 +222,21 @@ public sealed class ScreenModelTests
         "\u001b[?1049h", "\u001b[?47h", "\u001b[3b", "0123456789ab",
     ];
 
+    [Fact]
+    public void Autowrap_turned_off_at_the_last_column_keeps_the_cursor_there_after_a_repaint()
+    {
+        // The case the property found: a full line (a pending wrap), then autowrap off, then a repaint.
+        var m = new ScreenModel(6, 12);
+        m.Feed("\u001b[?1049h0123456789ab\u001b[?7l"u8);
+        var terminal = new ScreenModel(6, 12);
+        terminal.Feed("\u001b[?1049h0123456789ab\u001b[?7l\u001b[1;1HBOX BOX"u8);
+        terminal.Feed(m.Repaint());
+        m.Feed("Qw"u8);
+        terminal.Feed("Qw"u8);
+        Assert.Equal(m.Cursor, terminal.Cursor);
+        Assert.Equal(Rows(m), Rows(terminal));
+    }
+
     [Property(MaxTest = 1000)]
     public Property Repainting_the_model_into_a_fresh_model_gives_the_same_screen() =>
         Prop.ForAll(Gen.ListOf(Gen.Elements(Pieces)).ToArbitrary(), pieces =>
