@@ -128,10 +128,9 @@ internal sealed class ViewBinder : IDisposable
                 }
             }
 
-            if (host.Kind(path) == HostEntry.Directory)
-            {
-                mirror.Pin(path); // before the mount sits on its entry: a revalidation that failed would detach it
-            }
+            // Before the mount sits on its entry (a file's too, as at launch: ViewPlan.MountPoints): a revalidation
+            // that failed would detach it.
+            mirror.Pin(path);
 
             if (TestDelay is { } delay)
             {
@@ -149,11 +148,20 @@ internal sealed class ViewBinder : IDisposable
                 }
             }
 
-            var request = ViewPlan.LaunchRequest(AccessKind.Read, path);
-            if (reply == "bound" && policy.Match(request) is { } decision)
+            if (reply == "bound")
             {
-                observer.OnDecision(request, decision with { Rule = decision.Rule + " (bound into the running view)" });
+                Logged(policy, observer, path, "bound into the running view");
             }
+        }
+    }
+
+    /// <summary>Records a bind's decision once, when it is made (the audit log's line for every read it serves).</summary>
+    public static void Logged(Policy.Policy policy, IDecisionObserver observer, string path, string how)
+    {
+        var request = ViewPlan.LaunchRequest(AccessKind.Read, path);
+        if (policy.Match(request) is { } decision)
+        {
+            observer.OnDecision(request, decision with { Rule = $"{decision.Rule} ({how})" });
         }
     }
 

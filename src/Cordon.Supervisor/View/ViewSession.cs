@@ -64,11 +64,7 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             session.binder = new ViewBinder(binderSocket, policy, session.mirror, host, observer, root, bound);
             foreach (var path in bound)
             {
-                var request = ViewPlan.LaunchRequest(AccessKind.Read, path);
-                if (policy.Match(request) is { } decision)
-                {
-                    observer.OnDecision(request, decision with { Rule = decision.Rule + " (bound into the view at launch)" });
-                }
+                ViewBinder.Logged(policy, observer, path, "bound into the view at launch");
             }
 
             return session;
