@@ -35,27 +35,18 @@ public static class Program
         ("--deny-env", AccessKind.Env, Verdict.Deny, "Withhold these environment variables."),
     ];
 
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        StartupTrace.Mark("main");
+        return Run(args, Console.Out, Console.Error);
+    }
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        var root = new RootCommand(RootDescription);
-        var run = new Command("run", "Run a program under cordon (the default command).");
-        var rootOptions = AddRunOptions(root);
-        var runOptions = AddRunOptions(run);
-        root.Subcommands.Add(run);
-        foreach (var verb in Verbs.All(output, error))
-        {
-            root.Subcommands.Add(verb);
-        }
-
-        // The actions only print help; programs run outside System.CommandLine's invocation (see RunProgram).
-        root.SetAction(_ => 0);
-        run.SetAction(_ => 0);
-
         if (args.Length > 0 && Verbs.Names.Contains(args[0]))
         {
-            var verbResult = root.Parse(args);
+            var (verbRoot, _) = CommandTree(output, error, full: true, isRun: false);
+            var verbResult = verbRoot.Parse(args);
             if (verbResult.Errors.Count > 0)
             {
                 error.WriteLine($"cordon: {UsageProblem(verbResult)} (see 'cordon {args[0]} --help')");
@@ -79,7 +70,18 @@ public static class Program
         var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn", "--engine", "--denied-exit" });
         var parseArgs = isRun ? ["run", .. options] : options;
 
+        // A run parses its options with only the command it uses (every sandboxed command pays for building the
+        // tree); help, --version and a usage problem get the whole tree, parsed again, for what they print.
+        bool wantsHelp = options.Contains("--help") || options.Contains("-h") || options.Contains("-?");
+        bool wantsVersion = options.Contains("--version");
+        var (root, chosen) = CommandTree(output, error, full: false, isRun);
         var result = root.Parse(parseArgs);
+        if (result.Errors.Count > 0 || wantsHelp || wantsVersion || program.Count == 0)
+        {
+            (root, chosen) = CommandTree(output, error, full: true, isRun);
+            result = root.Parse(parseArgs);
+        }
+
         if (result.Errors.Count > 0)
         {
             error.WriteLine($"cordon: {UsageProblem(result)} (see 'cordon --help')");
@@ -96,8 +98,6 @@ public static class Program
             return UsageError;
         }
 
-        bool wantsHelp = options.Contains("--help") || options.Contains("-h") || options.Contains("-?");
-        bool wantsVersion = options.Contains("--version");
         if (wantsHelp || wantsVersion || program.Count == 0)
         {
             if (program.Count == 0 && !wantsHelp && !wantsVersion)
@@ -109,7 +109,7 @@ public static class Program
             return result.Invoke(new InvocationConfiguration { Output = output, Error = error });
         }
 
-        var chosen = isRun ? runOptions : rootOptions;
+        StartupTrace.Mark("command line parsed");
         try
         {
             return RunProgram(result, chosen, program, error, NotFoundHint(program[0], isRun, bareFlag));
@@ -129,6 +129,40 @@ public static class Program
             error.WriteLine("cordon: " + Display.Escape(e.Message));
             return UsageError;
         }
+    }
+
+    /// <summary>
+    /// The command tree: the root (a plain Command with help and version, not RootCommand, whose constructor looks
+    /// its own name up by reflection: about 1.5 ms of every start in the native build), `run`, and with
+    /// <paramref name="full"/> every verb and both commands' options; without it only the options of the command
+    /// the line uses (`run`'s when <paramref name="isRun"/>). Returns the root and the used command's options.
+    /// </summary>
+    private static (Command Root, RunOptions Chosen) CommandTree(TextWriter output, TextWriter error, bool full, bool isRun)
+    {
+        var root = new Command("cordon", RootDescription);
+        if (full)
+        {
+            // Their descriptions come from System.CommandLine's resources, whose first use costs a run about 0.5 ms.
+            root.Options.Add(new System.CommandLine.Help.HelpOption());
+            root.Options.Add(new VersionOption());
+        }
+
+        var run = new Command("run", "Run a program under cordon (the default command).");
+        RunOptions? rootOptions = full || !isRun ? AddRunOptions(root) : null;
+        RunOptions? runOptions = full || isRun ? AddRunOptions(run) : null;
+        root.Subcommands.Add(run);
+        if (full)
+        {
+            foreach (var verb in Verbs.All(output, error))
+            {
+                root.Subcommands.Add(verb);
+            }
+        }
+
+        // The actions only print help; programs run outside System.CommandLine's invocation (see RunProgram).
+        root.SetAction(_ => 0);
+        run.SetAction(_ => 0);
+        return (root, (isRun ? runOptions : rootOptions)!);
     }
 
     private const string RootDescription = """
@@ -417,6 +451,7 @@ public static class Program
                 reporter = new Observers(builtins, reporter); // first: a tool's set is in place before its exec is answered
             }
 
+        StartupTrace.Mark("policy built");
             string engineName = result.GetValue(options.Engine) ?? "auto";
             bool root = Interop.Libc.GetEUid() == 0;
             // auto: as root the LSM engine where it starts, else the seccomp engine (with one line why, where that is
@@ -446,6 +481,7 @@ public static class Program
                 }
             }
 
+        StartupTrace.Mark("engine chosen");
             var runAs = lsm is null ? null : SystemPathResolver.SudoUser();
             if (runAs is var (uid, gid))
             {

@@ -211,22 +211,33 @@ public static class Sandbox
             options.Spawned?.Invoke();
         }
 
+            StartupTrace.Mark("launcher spawned");
         using var registrations = options.HandleSignals ? new SignalForwarding() : null;
         Supervisor? supervisor = null;
         View.ViewSession? view = null;
+        ReadyThreads? loopThreads = null;
         int reaperPid = launcherPid;
         try
         {
-            if (options.View is not null)
-            {
-                view = View.ViewSession.Build(launcherPid, options.Policy, options.Observer, options.View.Terminal, () => ReceiveLine(control), data => SendPacket(control, data));
-                reaperPid = view.ReaperPid;
-            }
-
+            // While the launcher execs and starts (on another CPU, a few milliseconds), cordon does what needs nothing
+            // from it: the filter, and the threads that will answer the program's calls. The launcher reads the
+            // filter only once it (and the view) is ready for it; until then the packet waits in the socket.
             var plan = options.JoinKernelSandbox is not null ? FilterPlan.ForKernelEngine()
                 : options.View is { TrapReads: false } ? FilterPlan.ForView()
                 : FilterPlan.Default();
-            SendPacket(control, SockFilter.ToBytes(FilterCompiler.Compile(plan)));
+            var filter = SockFilter.ToBytes(FilterCompiler.Compile(plan));
+            StartupTrace.Mark("filter compiled");
+            void StartLoops() => loopThreads = options.JoinKernelSandbox is null ? Supervisor.LoopThreads() : null;
+            if (options.View is not null)
+            {
+                view = View.ViewSession.Build(launcherPid, options.Policy, options.Observer, options.View.Terminal, () => ReceiveLine(control), data => SendPacket(control, data), filter, StartLoops);
+                reaperPid = view.ReaperPid;
+            }
+            else
+            {
+                SendPacket(control, filter);
+                StartLoops();
+            }
 
             var ready = ReceiveLine(control) ?? throw Failed(launcherPid, "the launcher stopped before installing the filter");
             if (ready.StartsWith("viewfail ", StringComparison.Ordinal))
@@ -241,6 +252,7 @@ public static class Sandbox
                 options.Spawned?.Invoke();
             }
 
+            StartupTrace.Mark("sandbox ready");
             var parts = ready.Split(' ');
             if (parts.Length != 3 || parts[0] != "ready")
             {
@@ -266,9 +278,10 @@ public static class Sandbox
                 supervisor = new Supervisor(listener, options.Policy, options.Observer) { SandboxRoot = launcherPid, Reaper = reaperPid, View = view };
                 view?.Attach(supervisor);
                 supervisor.LearnMirrorDevice();
-                supervisor.Start();
+                supervisor.Start(loopThreads);
             }
 
+            StartupTrace.Mark("program started");
             SendPacket(control, "go"u8.ToArray());
 
             int? exitStatus = null;
@@ -311,7 +324,9 @@ public static class Sandbox
                 }
             }
 
+            StartupTrace.Mark("program ended");
             int launcherStatus = WaitFor(launcherPid);
+            StartupTrace.Mark("launcher reaped");
             supervisor?.WaitForEnd(TimeSpan.FromSeconds(5));
             if (execError is int errno)
             {
@@ -332,6 +347,7 @@ public static class Sandbox
             _ = Libc.Kill(launcherPid, Kernel.SIGKILL);
             _ = WaitFor(launcherPid);
             view?.Dispose();
+            loopThreads?.Release();
             throw;
         }
         finally

@@ -81,13 +81,15 @@ internal sealed partial class Supervisor
             ? n
             : Math.Clamp(Environment.ProcessorCount, 1, 4);
 
-    public void Start()
+    /// <summary>Threads for the notification loops, started before the listener exists (see <see cref="ReadyThreads"/>).</summary>
+    internal static ReadyThreads LoopThreads() => new("cordon-notify-", LoopCount);
+
+    /// <summary>Starts answering: on <paramref name="threads"/> (from <see cref="LoopThreads"/>), or on new ones.</summary>
+    internal void Start(ReadyThreads? threads = null)
     {
-        loops = LoopCount;
-        for (int i = 0; i < loops; i++)
-        {
-            new Thread(Loop) { IsBackground = true, Name = "cordon-notify-" + i }.Start();
-        }
+        threads ??= LoopThreads();
+        loops = threads.Count;
+        threads.Run(_ => Loop());
     }
 
     /// <summary>Waits until every process under the filter is gone (the listener reports POLLHUP).</summary>

@@ -105,7 +105,7 @@ public sealed class ViewFileSystem : IDisposable
     private readonly Dictionary<ulong, Pending> pending = [];
     private readonly Dictionary<ulong, long> earlyInterrupts = [];
     private readonly SafeFd stop;
-    private readonly Thread[] readers;
+    private readonly ReadyThreads readers;
     private long nextHandle;
     private int liveReaders;
     private int disposed;
@@ -115,17 +115,25 @@ public sealed class ViewFileSystem : IDisposable
     /// now on and sets it non-blocking) with <paramref name="readers"/> reader threads. Node 1 is
     /// <paramref name="hostRoot"/>; a FUSE path /a/b is the host path hostRoot/a/b.
     /// </summary>
-    public unsafe ViewFileSystem(SafeFd device, IViewDecider decider, string hostRoot = "/", int readers = 4)
+    public ViewFileSystem(SafeFd device, IViewDecider decider, string hostRoot = "/", int readers = 4)
+        : this(device, decider, hostRoot, StartReaders(readers))
+    {
+    }
+
+    /// <summary>
+    /// As the public constructor, with reader threads started beforehand (<see cref="ReaderThreads"/>): a run starts
+    /// them while the launcher is still starting.
+    /// </summary>
+    internal unsafe ViewFileSystem(SafeFd device, IViewDecider decider, string hostRoot, ReadyThreads readers)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(decider);
-        ArgumentOutOfRangeException.ThrowIfLessThan(readers, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(readers, 64);
+        ArgumentNullException.ThrowIfNull(readers);
         this.device = device;
         this.decider = decider;
-        tree = new HostTree(hostRoot);
         try
         {
+            tree = new HostTree(hostRoot);
             stop = SafeFd.FromResult(Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
 
             // Non-blocking: every reader waits in poll on the device and on the stop event, so Dispose can end them
@@ -135,21 +143,31 @@ public sealed class ViewFileSystem : IDisposable
         }
         catch
         {
-            tree.Dispose();
+            tree?.Dispose();
             stop?.Dispose();
+            readers.Release();
             throw;
         }
 
-        this.readers = new Thread[readers];
-        for (int i = 0; i < readers; i++)
-        {
-            this.readers[i] = new Thread(Serve) { IsBackground = true, Name = $"cordon-view-{i}" };
-        }
+        this.readers = readers;
+        readers.Run(_ => Serve());
+    }
 
-        foreach (var reader in this.readers)
-        {
-            reader.Start();
-        }
+    /// <summary>Reader threads for a mirror that will be made later, waiting for it.</summary>
+    internal static ReadyThreads ReaderThreads() => new("cordon-view-", DefaultReaders);
+
+    /// <summary>
+    /// Readers of a run's mirror: requests are answered on the reader that read them (an open's decision goes on
+    /// asynchronously and holds none), so one per CPU keeps every CPU busy; at least two, so that a slow host call
+    /// (a large READ) does not hold up the others.
+    /// </summary>
+    internal static int DefaultReaders => Math.Clamp(Environment.ProcessorCount, 2, 4);
+
+    private static ReadyThreads StartReaders(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 64);
+        return new ReadyThreads("cordon-view-", count);
     }
 
     /// <summary>The mirrored directory, canonical.</summary>
@@ -185,12 +203,9 @@ public sealed class ViewFileSystem : IDisposable
         Span<byte> one = stackalloc byte[8];
         one[0] = 1;
         _ = Libc.Write(stop.Fd, one, one.Length);
-        foreach (var reader in readers)
-        {
-            // A reader in a host call that hangs (a dead network file system) is left behind: it holds its own
-            // reference to the device, which closes when it returns.
-            reader.Join(TimeSpan.FromSeconds(5));
-        }
+        // A reader in a host call that hangs (a dead network file system) is left behind: it holds its own reference
+        // to the device, which closes when it returns.
+        readers.Join(TimeSpan.FromSeconds(5));
 
         List<Pending> waiting;
         lock (gate)

@@ -31,27 +31,42 @@ internal sealed class ViewSession : IViewDecider, IDisposable
     /// <summary>The view's FUSE device (major, minor), for the exec image check.</summary>
     public (uint, uint)? MirrorDevice { get; set; }
 
-    public static ViewSession Build(int launcherPid, Policy.Policy policy, IDecisionObserver observer, string? terminal, Func<string?> receive, Action<byte[]> send)
+    /// <summary>
+    /// Builds the view with the launcher (<paramref name="launcherPid"/>, started with --view), and sends it
+    /// <paramref name="filter"/> after the plan, for the pid namespace's first process to install once the view is
+    /// its root.
+    /// </summary>
+    /// <paramref name="meanwhile"/> runs while the launcher makes the FUSE connection (cordon's own start-up work).
+    public static ViewSession Build(int launcherPid, Policy.Policy policy, IDecisionObserver observer, string? terminal, Func<string?> receive, Action<byte[]> send, byte[] filter, Action meanwhile)
     {
         var session = new ViewSession();
+        ReadyThreads? readers = null;
         try
         {
+            // What needs nothing from the launcher is done while it works on another CPU: the plan (of the rules as
+            // they are now: a rule added later is bound later, as an answer's is) while it execs, the threads while
+            // it makes the FUSE connection.
+            bool root = Libc.GetEUid() == 0;
+            var host = new PlanTree();
+            var steps = ViewPlan.Build(policy, host, root, terminal);
+            StartupTrace.Mark("view planned");
             Expect(launcherPid, receive(), "userns");
+            StartupTrace.Mark("launcher started");
             WriteIdMaps(launcherPid);
             send("mapped"u8.ToArray());
-
+            readers = ViewFileSystem.ReaderThreads();
+            meanwhile();
             var fuse = Expect(launcherPid, receive(), "fuse").Split(' ');
             if (fuse.Length != 2)
             {
                 throw Sandbox.Failed(launcherPid, "unexpected message from the launcher: fuse " + string.Join(' ', fuse));
             }
 
+            StartupTrace.Mark("fuse connection");
             var device = new SafeFd(Sandbox.TakeFd(launcherPid, int.Parse(fuse[0], CultureInfo.InvariantCulture), "the FUSE device"));
             var binderSocket = new SafeFd(Sandbox.TakeFd(launcherPid, int.Parse(fuse[1], CultureInfo.InvariantCulture), "the binder socket"));
-            bool root = Libc.GetEUid() == 0;
-            var host = new PlanTree();
-            var steps = ViewPlan.Build(policy, host, root, terminal);
-            session.mirror = new ViewFileSystem(device, session);
+            session.mirror = new ViewFileSystem(device, session, "/", readers);
+            readers = null;
             foreach (var dir in ViewPlan.MountPoints(steps))
             {
                 session.mirror.Pin(dir);
@@ -59,7 +74,10 @@ internal sealed class ViewSession : IViewDecider, IDisposable
 
             send("serving"u8.ToArray());
             send(Encoding.UTF8.GetBytes(string.Join('\n', steps.Select(s => s.Line)) + "\n"));
+            send(filter);
+            StartupTrace.Mark("plan sent");
             session.ReaperPid = int.Parse(Expect(launcherPid, receive(), "reaper"), CultureInfo.InvariantCulture);
+            StartupTrace.Mark("view built");
             var bound = steps.Where(s => s.Verb == "bind" && !s.Path.StartsWith("/dev/", StringComparison.Ordinal)).Select(s => s.Path).ToList();
             session.binder = new ViewBinder(binderSocket, policy, session.mirror, host, observer, root, bound);
             foreach (var path in bound)
@@ -71,6 +89,7 @@ internal sealed class ViewSession : IViewDecider, IDisposable
         }
         catch
         {
+            readers?.Release();
             session.Dispose();
             throw;
         }
