@@ -58,11 +58,16 @@ public static class Fuse
     /// <summary>fuse_open_out.open_flags: keep the page cache across opens (the helper's bytes never change).</summary>
     public const uint FopenKeepCache = 1 << 1;
 
+    // enum fuse_notify_code: unsolicited messages from the server, sent in the out header's error field.
+    public const int NotifyInvalInode = 2;
+    public const int NotifyInvalEntry = 3;
+
     // fuse_init_in/out flags
     public const uint InitAsyncRead = 1 << 0;
     public const uint InitAtomicOTrunc = 1 << 3;
     public const uint InitAutoInvalData = 1 << 12;
     public const uint InitParallelDirops = 1 << 18;
+    public const uint InitCacheSymlinks = 1 << 23;
 
     /// <summary>fuse_getattr_in.getattr_flags: <c>fh</c> names the open file (an fstat).</summary>
     public const uint GetAttrFh = 1 << 0;
@@ -177,6 +182,31 @@ public struct FuseAttrOut
     public uint AttrValidNsec;
     public uint Dummy;
     public FuseAttr Attr;
+}
+
+/// <summary>
+/// struct fuse_notify_inval_entry_out: 16 bytes, followed by the name and a NUL. Sent unsolicited (the header's
+/// unique 0, its error field <see cref="Fuse.NotifyInvalEntry"/>): the kernel forgets its cached entry for the name.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseNotifyInvalEntryOut
+{
+    public ulong Parent;
+    public uint NameLen;
+    public uint Flags;
+}
+
+/// <summary>
+/// struct fuse_notify_inval_inode_out: 24 bytes. Sent unsolicited (<see cref="Fuse.NotifyInvalInode"/>): the kernel
+/// forgets a node's cached attributes, and with Offset 0 and Length 0 its cached pages too; a negative Offset keeps
+/// the pages.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FuseNotifyInvalInodeOut
+{
+    public ulong Ino;
+    public long Offset;
+    public long Length;
 }
 
 /// <summary>struct fuse_open_out: 16 bytes.</summary>

@@ -190,6 +190,7 @@ internal sealed partial class Supervisor
                     }
 
                     using var created = new SafeFd(fd);
+                    _ = Changed(0, resource);
                     c.ReturnFd(created, (flags & Kernel.O_CLOEXEC) != 0);
                     return;
                 }
@@ -333,7 +334,7 @@ internal sealed partial class Supervisor
                 return;
             }
 
-            c.Result(UnlinkAtName(dir!, name, trailing, flags & Kernel.AT_REMOVEDIR));
+            c.Result(Changed(UnlinkAtName(dir!, name, trailing, flags & Kernel.AT_REMOVEDIR), resource));
         }
     }
 
@@ -385,7 +386,7 @@ internal sealed partial class Supervisor
                 policy.Guard.DirectoryCreated(resource);
             }
 
-            c.Result(made);
+            c.Result(Changed(made, resource));
         }
     }
 
@@ -433,7 +434,7 @@ internal sealed partial class Supervisor
                 // Before the move: a folder the run created must not lend its name to one the user had.
                 policy.Guard.Moved(oldResource);
                 policy.Guard.Moved(newResource);
-                c.Result(RenameAtNames(oldDir!, oldName, oldSlash, newDir!, newName, newSlash, flags));
+                c.Result(Changed(RenameAtNames(oldDir!, oldName, oldSlash, newDir!, newName, newSlash, flags), oldResource, newResource));
             }
         }
     }
@@ -482,7 +483,7 @@ internal sealed partial class Supervisor
                     return;
                 }
 
-                c.Result(LinkAtName(source!, newDir!, newName));
+                c.Result(Changed(LinkAtName(source!, newDir!, newName), newResource));
             }
         }
     }
@@ -517,12 +518,12 @@ internal sealed partial class Supervisor
                 return;
             }
 
-            c.Result(SymlinkAtName(target, dir!, name));
+            c.Result(Changed(SymlinkAtName(target, dir!, name), resource));
         }
     }
 
     /// <summary>Resolves the object of an attribute change and asks for Write/Attributes on it.</summary>
-    private async ValueTask<SafeFd?> AttributeTarget(Call c, int dirfd, ulong pathAddr, int flags, bool fdOnly)
+    private async ValueTask<(SafeFd? Obj, string Canonical)> AttributeTarget(Call c, int dirfd, ulong pathAddr, int flags, bool fdOnly)
     {
         byte[]? path = null;
         if (!fdOnly && pathAddr != 0)
@@ -530,7 +531,7 @@ internal sealed partial class Supervisor
             path = ReadPath(c, pathAddr);
             if (path is null)
             {
-                return null;
+                return (null, "");
             }
         }
 
@@ -539,29 +540,30 @@ internal sealed partial class Supervisor
         if (err != Errno.None)
         {
             c.Fail(err);
-            return null;
+            return (null, "");
         }
 
         if (canonical.Length == 0 || canonical[0] != '/')
         {
             // "socket:[N]", "pipe:[N]", "anon_inode:...": the program's own object, in no file system. Its mode
             // (fchmod on a socket before bind sets the socket file's) writes no file: nothing to decide.
-            return obj;
+            return (obj, "");
         }
 
         if (!await Allowed(c, AccessKind.Write, Operation.Attributes, canonical, path is null ? null : PathBytes.Text(path)).ConfigureAwait(false))
         {
             obj!.Dispose();
             c.Fail(Errno.EACCES);
-            return null;
+            return (null, "");
         }
 
-        return obj;
+        return (obj, canonical);
     }
 
     private async ValueTask Chmod(Call c, int dirfd, ulong pathAddr, uint mode, int flags, bool fdOnly)
     {
-        using var obj = await AttributeTarget(c, dirfd, pathAddr, flags, fdOnly).ConfigureAwait(false);
+        var (target, canonical) = await AttributeTarget(c, dirfd, pathAddr, flags, fdOnly).ConfigureAwait(false);
+        using var obj = target;
         if (obj is null)
         {
             return;
@@ -580,12 +582,13 @@ internal sealed partial class Supervisor
             return;
         }
 
-        c.Result(ChmodVia(obj, mode));
+        c.Result(Changed(ChmodVia(obj, mode), canonical));
     }
 
     private async ValueTask Chown(Call c, int dirfd, ulong pathAddr, uint owner, uint group, int flags, bool fdOnly)
     {
-        using var obj = await AttributeTarget(c, dirfd, pathAddr, flags, fdOnly).ConfigureAwait(false);
+        var (target, canonical) = await AttributeTarget(c, dirfd, pathAddr, flags, fdOnly).ConfigureAwait(false);
+        using var obj = target;
         if (obj is null)
         {
             return;
@@ -597,7 +600,7 @@ internal sealed partial class Supervisor
             return;
         }
 
-        c.Result(ChownVia(obj, owner, group));
+        c.Result(Changed(ChownVia(obj, owner, group), canonical));
     }
 
     private async ValueTask Truncate(Call c, ulong pathAddr, long length)
@@ -623,7 +626,7 @@ internal sealed partial class Supervisor
                 return;
             }
 
-            c.Result(TruncateVia(obj!, length));
+            c.Result(Changed(TruncateVia(obj!, length), canonical));
         }
     }
 
@@ -665,13 +668,14 @@ internal sealed partial class Supervisor
 
         // utimensat(fd, NULL, ...) changes the descriptor's own file (futimens).
         bool fdOnly = pathAddr == 0 && format == TimesFormat.Timespec;
-        using var obj = await AttributeTarget(c, dirfd, pathAddr, flags, fdOnly).ConfigureAwait(false);
+        var (target, canonical) = await AttributeTarget(c, dirfd, pathAddr, flags, fdOnly).ConfigureAwait(false);
+        using var obj = target;
         if (obj is null)
         {
             return;
         }
 
-        c.Result(UtimensVia(obj, times));
+        c.Result(Changed(UtimensVia(obj, times), canonical));
     }
 
     private async ValueTask Xattr(Call c)
@@ -760,7 +764,8 @@ internal sealed partial class Supervisor
             return;
         }
 
-        using var obj = await AttributeTarget(c, dirfd, pathAddr, atFlags, fdOnly).ConfigureAwait(false);
+        var (target, canonical) = await AttributeTarget(c, dirfd, pathAddr, atFlags, fdOnly).ConfigureAwait(false);
+        using var obj = target;
         if (obj is null)
         {
             return;
@@ -778,6 +783,6 @@ internal sealed partial class Supervisor
             return;
         }
 
-        c.Result(remove ? RemoveXattrVia(obj, name) : SetXattrVia(obj, name, value, xflags));
+        c.Result(Changed(remove ? RemoveXattrVia(obj, name) : SetXattrVia(obj, name, value, xflags), canonical));
     }
 }

@@ -73,6 +73,24 @@ internal sealed partial class Supervisor
         return new SafeFd(fd);
     }
 
+    /// <summary>
+    /// The result of a change cordon made on the host at <paramref name="paths"/>, passed through; when it succeeded
+    /// (0 or more), the view's mirror first makes the kernel forget what it cached of those names (see
+    /// ViewFileSystem.Invalidate), so the program sees its own change at once.
+    /// </summary>
+    private int Changed(int result, params ReadOnlySpan<string> paths)
+    {
+        if (result >= 0 && View is { } view)
+        {
+            foreach (var path in paths)
+            {
+                view.Changed(path);
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Reads <see cref="MirrorDevice"/> while the reaper still lets cordon see its root.</summary>
     internal void LearnMirrorDevice() => _ = MirrorDevice();
 

@@ -42,6 +42,8 @@ public class StructSizeTests
         Assert.Equal(128, Unsafe.SizeOf<FuseEntryOut>());
         Assert.Equal(104, Unsafe.SizeOf<FuseAttrOut>());
         Assert.Equal(16, Unsafe.SizeOf<FuseOpenOut>());
+        Assert.Equal(16, Unsafe.SizeOf<FuseNotifyInvalEntryOut>());
+        Assert.Equal(24, Unsafe.SizeOf<FuseNotifyInvalInodeOut>());
         Assert.Equal(40, Unsafe.SizeOf<FuseReadIn>());
         Assert.Equal(8, Unsafe.SizeOf<FuseGetXattr>());
         Assert.Equal(8, Unsafe.SizeOf<FuseOpenIn>());

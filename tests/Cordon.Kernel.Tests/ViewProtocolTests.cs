@@ -33,7 +33,7 @@ public sealed class ViewProtocolTests : IDisposable
         var outInit = MemoryMarshal.Read<FuseInitOut>(init.Body);
         Assert.Equal(7u, outInit.Major);
         Assert.Equal(4096u, outInit.MaxWrite);
-        Assert.Equal(Fuse.InitAsyncRead | Fuse.InitAtomicOTrunc | Fuse.InitAutoInvalData | Fuse.InitParallelDirops, outInit.Flags);
+        Assert.Equal(Fuse.InitAsyncRead | Fuse.InitAtomicOTrunc | Fuse.InitParallelDirops | Fuse.InitCacheSymlinks, outInit.Flags);
     }
 
     public void Dispose()
@@ -125,13 +125,69 @@ public sealed class ViewProtocolTests : IDisposable
         Assert.NotEqual(0ul, LookUp("f"));
     }
 
+    [Fact]
+    public void Names_and_folders_are_cached_briefly_files_attributes_never_and_flush_is_switched_off()
+    {
+        Directory.CreateDirectory(Path.Combine(host, "d"));
+        var dir = Ask(Fuse.Lookup, Fuse.RootId, Encoding.UTF8.GetBytes("d\0"));
+        Assert.Equal(0, dir.Error);
+        var entry = MemoryMarshal.Read<FuseEntryOut>(dir.Body);
+        Assert.Equal(ViewFileSystem.CacheSeconds, entry.EntryValid);
+        Assert.Equal(ViewFileSystem.CacheSeconds, entry.AttrValid);
+        var attr = Ask(Fuse.GetAttr, entry.NodeId, new byte[16]);
+        Assert.Equal(ViewFileSystem.CacheSeconds, MemoryMarshal.Read<FuseAttrOut>(attr.Body).AttrValid);
+        ulong file = LookUp("f");
+        Assert.Equal(0ul, MemoryMarshal.Read<FuseAttrOut>(Ask(Fuse.GetAttr, file, new byte[16]).Body).AttrValid);
+
+        // Nothing is written through the mirror: ENOSYS makes the kernel stop sending FLUSH at every close.
+        Assert.Equal(-(int)Errno.ENOSYS, Ask(Fuse.Flush, file, new byte[24]).Error);
+    }
+
+    [Fact]
+    public void A_change_cordon_makes_is_sent_to_the_kernel_for_every_name_it_holds_except_pinned_ones()
+    {
+        Directory.CreateDirectory(Path.Combine(host, "d"));
+        File.WriteAllText(Path.Combine(host, "d", "g"), "g\n");
+        var d = MemoryMarshal.Read<FuseEntryOut>(Ask(Fuse.Lookup, Fuse.RootId, Encoding.UTF8.GetBytes("d\0")).Body).NodeId;
+        var g = MemoryMarshal.Read<FuseEntryOut>(Ask(Fuse.Lookup, d, Encoding.UTF8.GetBytes("g\0")).Body).NodeId;
+
+        // A name the kernel holds: its node (attributes and pages), then its entry in the folder.
+        fs.Invalidate(Path.Combine(host, "d", "g"));
+        var inode = Receive();
+        Assert.Equal((0ul, Fuse.NotifyInvalInode), (inode.Unique, inode.Error));
+        var inval = MemoryMarshal.Read<FuseNotifyInvalInodeOut>(inode.Body);
+        Assert.Equal((g, 0L, 0L), (inval.Ino, inval.Offset, inval.Length));
+        var name = Receive();
+        Assert.Equal((0ul, Fuse.NotifyInvalEntry), (name.Unique, name.Error));
+        var inName = MemoryMarshal.Read<FuseNotifyInvalEntryOut>(name.Body);
+        Assert.Equal((d, 1u), (inName.Parent, inName.NameLen));
+        Assert.Equal("g\0", Encoding.UTF8.GetString(name.Body.AsSpan(Marshal.SizeOf<FuseNotifyInvalEntryOut>())));
+
+        // A name never looked up in a folder the kernel holds: only the entry (it may be there as a negative one).
+        fs.Invalidate(Path.Combine(host, "d", "new"));
+        var fresh = Receive();
+        Assert.Equal(Fuse.NotifyInvalEntry, fresh.Error);
+        Assert.Equal(d, MemoryMarshal.Read<FuseNotifyInvalEntryOut>(fresh.Body).Parent);
+
+        // Pinned (a mount point, or above one): never, or the kernel would detach the mounts. Outside the root,
+        // and in folders the kernel does not hold: nothing. The next message is the answer to a request.
+        fs.Pin(Path.Combine(host, "d"));
+        fs.Invalidate(Path.Combine(host, "d"));
+        fs.Invalidate("/elsewhere/entirely");
+        fs.Invalidate(""); // an object in no file system (a socket's fchmod)
+        fs.Invalidate("socket:[1234]");
+        fs.Invalidate(Path.Combine(host, "unknown", "x"));
+        Assert.Equal(0, Ask(Fuse.GetAttr, Fuse.RootId, new byte[16]).Error);
+    }
+
     private ulong LookUp(string name)
     {
         var entry = Ask(Fuse.Lookup, Fuse.RootId, Encoding.UTF8.GetBytes(name + "\0"));
         Assert.Equal(0, entry.Error);
         var outEntry = MemoryMarshal.Read<FuseEntryOut>(entry.Body);
         Assert.Equal(new FileInfo(Path.Combine(host, name)).Length, (long)outEntry.Attr.Size);
-        Assert.Equal(0ul, outEntry.EntryValid);
+        Assert.Equal(ViewFileSystem.CacheSeconds, outEntry.EntryValid);
+        Assert.Equal(0ul, outEntry.AttrValid); // a regular file's attributes are never cached
         return outEntry.NodeId;
     }
 

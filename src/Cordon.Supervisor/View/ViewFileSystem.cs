@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Cordon.Interop;
@@ -41,9 +42,11 @@ public interface IViewDecider
 /// <item>LOOKUP, GETATTR: the host's lstat of the path (resolved beneath the root without following any symlink,
 /// see <see cref="HostTree"/>): inode numbers, modes, owners and times as they are; rdev is 0 (device nodes are
 /// opened by the kernel by their number with no OPEN reaching cordon, so the view never names a real device, nodev
-/// or not). Entry and attribute timeouts are 0 (cordon performs the program's writes on the host behind FUSE's
-/// back and the program must see them at once), and hours for pinned directories (<see cref="Pin"/>). A negative
-/// lookup is ENOENT, never cached. A node whose path now holds another inode is ESTALE (the kernel looks again).</item>
+/// or not). The kernel keeps names, and the attributes of directories and symbolic links, for
+/// <see cref="CacheSeconds"/> (never regular files' attributes: the program writes those files through
+/// descriptors cordon opened on the host), and for hours those of pinned directories (<see cref="Pin"/>); cordon's
+/// own changes are sent to the kernel at once (<see cref="Invalidate"/>). A negative lookup is ENOENT, never cached.
+/// A node whose path now holds another inode is ESTALE (the kernel looks again).</item>
 /// <item>READLINK: the host link's text; the kernel follows it inside the view, so a link is decided where it
 /// leads.</item>
 /// <item>OPEN: any write intent (O_WRONLY, O_RDWR, O_TRUNC, O_CREAT) is EROFS without a question: writes are
@@ -56,7 +59,8 @@ public interface IViewDecider
 /// the host's own offsets as cookies; plain READDIR only (no READDIRPLUS).</item>
 /// <item>STATFS: the host's statfs of the root. GETXATTR, LISTXATTR: ENOSYS (the kernel then answers EOPNOTSUPP
 /// itself, which ls, cp and stat take in their stride; no file capabilities reach an exec through the view).
-/// FLUSH, FSYNC, FSYNCDIR: 0. ACCESS (sent only without default_permissions): EROFS for W_OK, else 0.</item>
+/// FLUSH: ENOSYS (nothing to flush: the kernel stops sending it). FSYNC, FSYNCDIR: 0. ACCESS (sent only without
+/// default_permissions): EROFS for W_OK, else 0.</item>
 /// <item>Everything that writes: EROFS. Unknown opcodes: ENOSYS. OPEN and OPENDIR never answer ENOSYS, whatever
 /// happens: the kernel would take it as "no open needed" and stop sending OPEN for every later file
 /// (fs/fuse/file.c, fuse_do_open sets no_open), which would end every decision.</item>
@@ -69,7 +73,8 @@ public interface IViewDecider
 /// one INTERRUPT per request). An INTERRUPT that overtakes its request (another reader read it first) is
 /// remembered for a while and applied when the request registers.</item>
 /// <item>INIT: protocol 7.31, async reads, atomic O_TRUNC (so a truncating open reaches OPEN and is refused),
-/// automatic page-cache invalidation when a file's mtime changes, parallel lookups; max_write 4 KiB (nothing is
+/// parallel lookups, symbolic links' targets cached; no automatic page-cache invalidation (a request per read);
+/// max_write 4 KiB (nothing is
 /// ever written); no passthrough (it needs CAP_SYS_ADMIN in the initial user namespace).</item>
 /// <item>Names are bytes: a path that is not UTF-8 is given to the decider in UTF-8 with replacement characters
 /// (as the seccomp engine does), while the host is always accessed with the exact bytes.</item>
@@ -84,6 +89,16 @@ public sealed class ViewFileSystem : IDisposable
 {
     /// <summary>Entry and attribute timeout of pinned directories: long enough that the kernel never revalidates them.</summary>
     public const ulong PinnedTimeoutSeconds = 24 * 3600;
+
+    /// <summary>
+    /// How long the kernel may use a name it looked up (every node), and the attributes of a directory or symbolic
+    /// link, without asking again. Without it every path walk through the mirror asked for every name on the way
+    /// (`/etc/...`, the `/lib` link): four requests for one stat, about 100 us. Regular files' attributes are
+    /// never cached: the program writes them through descriptors cordon opened on the host, behind FUSE's back, and
+    /// a stale size would cut its reads short. cordon's own changes (a rename, a removal, a chmod) are sent to the
+    /// kernel at once (<see cref="Invalidate"/>); a change by a process outside the sandbox shows within this time.
+    /// </summary>
+    public const ulong CacheSeconds = 1;
 
     // Requests are small: the largest is a SYMLINK (two names, one up to PATH_MAX); WRITE is never accepted and
     // max_write is 4 KiB. The kernel wants at least FUSE_MIN_READ_BUFFER and fails larger requests itself.
@@ -385,6 +400,11 @@ public sealed class ViewFileSystem : IDisposable
                 Reply(h.Unique, (MemoryMarshal.Read<FuseAccessIn>(body).Mask & W_OK) != 0 ? Errno.EROFS : Errno.None);
                 break;
             case Fuse.Flush:
+                // Nothing is ever written through the mirror, so a close has nothing to flush: ENOSYS tells the
+                // kernel so once, and it stops sending FLUSH at every close (fs/fuse/file.c, fuse_flush: no_flush),
+                // a round trip saved per file read.
+                Reply(h.Unique, Errno.ENOSYS);
+                break;
             case Fuse.Fsync:
             case Fuse.FsyncDir:
             case Fuse.Destroy:
@@ -423,7 +443,11 @@ public sealed class ViewFileSystem : IDisposable
             return;
         }
 
-        const uint Wanted = Fuse.InitAsyncRead | Fuse.InitAtomicOTrunc | Fuse.InitAutoInvalData | Fuse.InitParallelDirops;
+        // Not FUSE_AUTO_INVAL_DATA: with it the kernel asks for a file's attributes before every read() (to see
+        // whether its mtime moved), a second request per read. A file's pages are dropped at each OPEN anyway (no
+        // keep_cache). Symbolic links' targets are kept with their node (FUSE_CACHE_SYMLINKS): a link is never
+        // changed in place, and a new one at the name is a new node.
+        const uint Wanted = Fuse.InitAsyncRead | Fuse.InitAtomicOTrunc | Fuse.InitParallelDirops | Fuse.InitCacheSymlinks;
         Reply(h.Unique, new FuseInitOut
         {
             Major = Fuse.MajorVersion,
@@ -464,8 +488,7 @@ public sealed class ViewFileSystem : IDisposable
         }
 
         var node = nodes.Remember(path, HostIdentity.Of(st));
-        ulong valid = node.Pinned ? PinnedTimeoutSeconds : 0;
-        if (!Reply(h.Unique, new FuseEntryOut { NodeId = node.Id, EntryValid = valid, AttrValid = valid, Attr = Attr(st) }))
+        if (!Reply(h.Unique, new FuseEntryOut { NodeId = node.Id, EntryValid = node.Pinned ? PinnedTimeoutSeconds : CacheSeconds, AttrValid = AttrTimeout(node, st), Attr = Attr(st) }))
         {
             nodes.Forget(node.Id, 1); // the request is gone: the kernel did not count this lookup
         }
@@ -511,7 +534,50 @@ public sealed class ViewFileSystem : IDisposable
             return;
         }
 
-        Reply(h.Unique, new FuseAttrOut { AttrValid = node.Pinned ? PinnedTimeoutSeconds : 0, Attr = Attr(st) });
+        Reply(h.Unique, new FuseAttrOut { AttrValid = AttrTimeout(node, st), Attr = Attr(st) });
+    }
+
+    private static ulong AttrTimeout(ViewNode node, in Stat st) =>
+        node.Pinned ? PinnedTimeoutSeconds : st.Type is Kernel.S_IFDIR or Kernel.S_IFLNK ? CacheSeconds : 0;
+
+    /// <summary>
+    /// cordon changed <paramref name="hostPath"/> on the host (removed, renamed, made, or changed its attributes): the
+    /// kernel forgets its cached entry for the name and the node's attributes and pages, so the program sees the
+    /// change at once. Pinned entries are left alone (forgetting a mount point's entry would detach its mounts), and
+    /// so is whatever the kernel does not hold. Called by the supervisor before it answers the call that made the
+    /// change; never from a reader (the kernel takes the directory's lock, which a request in flight may hold).
+    /// </summary>
+    public void Invalidate(string hostPath)
+    {
+        if (Volatile.Read(ref disposed) != 0 || !hostPath.StartsWith('/') || tree.Relative(hostPath) is not { Length: > 0 } relative)
+        {
+            return;
+        }
+
+        int slash = relative.LastIndexOf('/');
+        string parentPath = slash < 0 ? "" : relative[..slash];
+        string name = relative[(slash + 1)..];
+        if (nodes.Find(relative) is { } node)
+        {
+            if (node.Pinned)
+            {
+                return;
+            }
+
+            Span<byte> inode = stackalloc byte[OutHeaderSize + Unsafe.SizeOf<FuseNotifyInvalInodeOut>()];
+            MemoryMarshal.Write(inode[OutHeaderSize..], new FuseNotifyInvalInodeOut { Ino = node.Id, Offset = 0, Length = 0 });
+            Notify(Fuse.NotifyInvalInode, inode);
+        }
+
+        if (nodes.Find(parentPath) is { } parent && name.Length <= 255)
+        {
+            int size = OutHeaderSize + Unsafe.SizeOf<FuseNotifyInvalEntryOut>();
+            Span<byte> entry = stackalloc byte[size + name.Length + 1];
+            MemoryMarshal.Write(entry[OutHeaderSize..], new FuseNotifyInvalEntryOut { Parent = parent.Id, NameLen = (uint)name.Length });
+            Encoding.Latin1.GetBytes(name, entry[size..]);
+            entry[^1] = 0;
+            Notify(Fuse.NotifyInvalEntry, entry);
+        }
     }
 
     private void ReadLink(in FuseInHeader h)
@@ -826,9 +892,18 @@ public sealed class ViewFileSystem : IDisposable
     /// from several threads never interleave. False when the kernel no longer waits for it (ENOENT: the request was
     /// interrupted or its thread killed) or the device is closed.
     /// </summary>
-    private bool Send(ulong unique, Errno error, Span<byte> message)
+    private bool Send(ulong unique, Errno error, Span<byte> message) => Write(unique, -(int)error, message);
+
+    /// <summary>
+    /// Writes one unsolicited message (its header's unique 0, the code in its error field). The kernel's answer
+    /// (ENOENT: it holds no such node or name) changes nothing here.
+    /// </summary>
+    private void Notify(int code, Span<byte> message) => _ = Write(0, code, message);
+
+    /// <summary>One message to the device, its header (at the start of <paramref name="message"/>) filled in.</summary>
+    private bool Write(ulong unique, int error, Span<byte> message)
     {
-        var header = new FuseOutHeader { Len = (uint)message.Length, Error = -(int)error, Unique = unique };
+        var header = new FuseOutHeader { Len = (uint)message.Length, Error = error, Unique = unique };
         MemoryMarshal.Write(message, in header);
         bool added = false;
         try

@@ -68,6 +68,15 @@ internal sealed class ViewNodes
         }
     }
 
+    /// <summary>The node the kernel holds for <paramref name="path"/>, if any.</summary>
+    public ViewNode? Find(string path)
+    {
+        lock (gate)
+        {
+            return byPath.GetValueOrDefault(path);
+        }
+    }
+
     /// <summary>A LOOKUP of <paramref name="path"/> found <paramref name="identity"/> on the host: the node to answer with.</summary>
     public ViewNode Remember(string path, HostIdentity identity)
     {

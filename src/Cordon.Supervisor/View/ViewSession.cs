@@ -97,6 +97,9 @@ internal sealed class ViewSession : IViewDecider, IDisposable
 
     public void Attach(Supervisor s) => supervisor = s;
 
+    /// <summary>cordon changed <paramref name="hostPath"/> on the host (see <see cref="ViewFileSystem.Invalidate"/>).</summary>
+    public void Changed(string hostPath) => mirror?.Invalidate(hostPath);
+
     public ValueTask<Errno> DecideOpenAsync(string hostPath, uint tid, ViewOpenKind kind, CancellationToken cancel) =>
         supervisor is { } s ? s.DecideViewOpen(hostPath, (int)tid, kind, cancel) : ValueTask.FromResult(Denied);
 
