@@ -233,19 +233,32 @@ public sealed class Policy : IDisposable
             user = userRules;
         }
 
-        var (reached, verdict, _) = Uniform(user[(int)kind], folder);
-        if (reached && verdict == Verdict.Allow && kind == AccessKind.Write && OutsideCodeGuard.MayApplyWithin(folder))
+        var (reached, verdict, userBy, partial) = Uniform(user[(int)kind], folder);
+        if (reached && userBy is not null)
         {
-            return null; // the guard asks about its names below a folder the user allowed (see Match)
+            // A user rule covers the whole tree: base rules decide nothing in it.
+            return verdict == Verdict.Allow && kind == AccessKind.Write && OutsideCodeGuard.MayApplyWithin(folder)
+                ? null // the guard asks about its names below a folder the user allowed (see Match)
+                : verdict;
         }
 
-        if (reached)
+        var (_, baseVerdict, by, _) = Uniform(baseRules[(int)kind], folder);
+        if (baseVerdict == Verdict.Allow && asRoot && by is { AsUser: true })
         {
-            return verdict;
+            return null;
         }
 
-        var (_, baseVerdict, by) = Uniform(baseRules[(int)kind], folder);
-        return baseVerdict == Verdict.Allow && asRoot && by is { AsUser: true } ? null : baseVerdict;
+        if (!reached)
+        {
+            return baseVerdict;
+        }
+
+        // User rules cover parts of the tree (`--allow-read=/usr/include` inside the base rules' /usr) and the base
+        // rules the rest: one verdict when both give the same one everywhere (the tree is not split for nothing).
+        return partial is { } same && same == baseVerdict
+            && !(same == Verdict.Allow && kind == AccessKind.Write && OutsideCodeGuard.MayApplyWithin(folder))
+            ? same
+            : null;
     }
 
     /// <summary>Whether a rule allows every path of <paramref name="kind"/> (`--allow-read` with no value, `A`), perhaps but for some.</summary>
@@ -283,7 +296,12 @@ public sealed class Policy : IDisposable
     }
 
     /// <summary>Whether any of <paramref name="rules"/> reaches the folder's tree, and the verdict if it is the same everywhere.</summary>
-    private static (bool Reached, Verdict? Verdict, Rule? By) Uniform(Rule[] rules, string folder)
+    /// <summary>
+    /// What <paramref name="rules"/> give the tree at <paramref name="folder"/>: Reached when a rule covers any of
+    /// it; By the rule that covers all of it (the one that wins there) and Verdict its answer when no partial rule
+    /// overrides it; with no such rule, Partial is the one verdict every partial rule gives, if they agree.
+    /// </summary>
+    private static (bool Reached, Verdict? Verdict, Rule? By, Verdict? Partial) Uniform(Rule[] rules, string folder)
     {
         Rule? best = null;
         List<Rule>? partial = null;
@@ -302,14 +320,15 @@ public sealed class Policy : IDisposable
 
         if (best is null)
         {
-            // Paths nothing covers would be asked; paths a partial rule covers are decided by it.
-            return (partial is not null, null, null);
+            // Paths nothing covers fall to the next rules; paths a partial rule covers are decided by it.
+            Verdict? agreed = partial is not null && partial.All(r => r.Verdict == partial[0].Verdict) ? partial[0].Verdict : null;
+            return (partial is not null, null, null, agreed);
         }
 
         // Every path of the tree matches best (and perhaps more): a partial rule changes the verdict only where it
         // would beat best with the other verdict.
         bool uniform = partial is null || partial.All(r => r.Verdict == best.Verdict || !Beats(r, best));
-        return (true, uniform ? best.Verdict : null, best);
+        return (true, uniform ? best.Verdict : null, best, null);
     }
 
     /// <summary>Whether <paramref name="a"/> wins over <paramref name="b"/> when both match (the rule of <see cref="Best"/>).</summary>

@@ -106,6 +106,19 @@ public class FolderVerdictTests
     }
 
     [Fact]
+    public void A_user_grant_inside_a_granted_system_folder_keeps_the_folder_whole()
+    {
+        // `--allow-read=/usr/include`: the user's rule decides /usr/include, the base rules the rest of /usr; both
+        // allow, so /usr stays one tree (the view binds it whole instead of piece by piece around the grant).
+        var policy = Build([R(AccessKind.Read, Verdict.Allow, "/usr/include")]);
+        Assert.Equal(Verdict.Allow, policy.FolderVerdict(AccessKind.Read, "/usr"));
+        Assert.Null(policy.FolderVerdict(AccessKind.Read, "/usr", asRoot: true)); // the base half stands for the user
+        var mixed = Build([R(AccessKind.Read, Verdict.Allow, "/usr/include"), R(AccessKind.Read, Verdict.Deny, "/usr/share/secret")]);
+        Assert.Null(mixed.FolderVerdict(AccessKind.Read, "/usr"));
+        Assert.Null(Build([R(AccessKind.Read, Verdict.Allow, "/etc/apt")]).FolderVerdict(AccessKind.Read, "/etc")); // /etc/shadow
+    }
+
+    [Fact]
     public void Everything_allowed_grants_the_root_unless_a_path_is_denied()
     {
         var all = Build([new Rule(AccessKind.Read, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-read")]);
