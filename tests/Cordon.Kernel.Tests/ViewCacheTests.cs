@@ -28,13 +28,14 @@ public sealed class ViewCacheTests : IDisposable
             mv e f; test -e e && echo STALE-rename || echo renamed; test -d f && echo arrived
             ln -s one l; readlink l; rm l; test -L l && echo STALE-unlink || echo unlinked; ln -s two l; readlink l
             touch -d '2001-02-03 04:05:06' f; stat -c %y f | cut -c1-19
+            test -e n || echo missing; echo x > n; test -e n && echo created; test -e m || mkdir m; test -d m && echo made-m
             """);
         var r = s.Cordon("run", "--engine", "view", "--no-prompt", "--allow-read=" + s.Work, "--allow-write=" + folder, "--", "/bin/sh", script);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.DoesNotContain("BOUND", r.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("STALE", r.Stdout, StringComparison.Ordinal);
         Assert.Equal(
-            "made\nremoved\n700\n750\nrenamed\narrived\none\nunlinked\ntwo\n2001-02-03 04:05:06\n",
+            "made\nremoved\n700\n750\nrenamed\narrived\none\nunlinked\ntwo\n2001-02-03 04:05:06\nmissing\ncreated\nmade-m\n",
             r.Stdout);
     }
 }

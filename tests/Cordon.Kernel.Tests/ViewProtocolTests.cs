@@ -139,6 +139,12 @@ public sealed class ViewProtocolTests : IDisposable
         ulong file = LookUp("f");
         Assert.Equal(0ul, MemoryMarshal.Read<FuseAttrOut>(Ask(Fuse.GetAttr, file, new byte[16]).Body).AttrValid);
 
+        // A name that is not there: a negative entry (node id 0) kept as long as a name.
+        var missing = Ask(Fuse.Lookup, Fuse.RootId, Encoding.UTF8.GetBytes("nothing-here\0"));
+        Assert.Equal(0, missing.Error);
+        var negative = MemoryMarshal.Read<FuseEntryOut>(missing.Body);
+        Assert.Equal((0ul, ViewFileSystem.CacheSeconds), (negative.NodeId, negative.EntryValid));
+
         // Nothing is written through the mirror: ENOSYS makes the kernel stop sending FLUSH at every close.
         Assert.Equal(-(int)Errno.ENOSYS, Ask(Fuse.Flush, file, new byte[24]).Error);
     }

@@ -45,7 +45,8 @@ public interface IViewDecider
 /// or not). The kernel keeps names, and the attributes of directories and symbolic links, for
 /// <see cref="CacheSeconds"/> (never regular files' attributes: the program writes those files through
 /// descriptors cordon opened on the host), and for hours those of pinned directories (<see cref="Pin"/>); cordon's
-/// own changes are sent to the kernel at once (<see cref="Invalidate"/>). A negative lookup is ENOENT, never cached.
+/// own changes are sent to the kernel at once (<see cref="Invalidate"/>). A name that is not there is kept as
+/// missing for as long (node id 0).
 /// A node whose path now holds another inode is ESTALE (the kernel looks again).</item>
 /// <item>READLINK: the host link's text; the kernel follows it inside the view, so a link is decided where it
 /// leads.</item>
@@ -481,6 +482,14 @@ public sealed class ViewFileSystem : IDisposable
         string text = Encoding.Latin1.GetString(name);
         string path = parent.Path.Length == 0 ? text : parent.Path + "/" + text;
         var e = tree.Stat(path, out var st);
+        if (e == Errno.ENOENT)
+        {
+            // No such name, and the kernel may keep that for as long as a name (node id 0: a negative entry).
+            // Compilers and interpreters look for many names that are not there, again in every process.
+            Reply(h.Unique, new FuseEntryOut { NodeId = 0, EntryValid = CacheSeconds });
+            return;
+        }
+
         if (e != Errno.None)
         {
             Reply(h.Unique, e);
