@@ -191,6 +191,7 @@ internal sealed partial class Supervisor
 
                     using var created = new SafeFd(fd);
                     _ = Changed(0, resource);
+                    WrittenThrough(created, resource);
                     c.ReturnFd(created, (flags & Kernel.O_CLOEXEC) != 0);
                     return;
                 }
@@ -274,6 +275,11 @@ internal sealed partial class Supervisor
         }
 
         using var opened = new SafeFd(fd);
+        if (write)
+        {
+            WrittenThrough(opened, canonical);
+        }
+
         c.ReturnFd(opened, (flags & Kernel.O_CLOEXEC) != 0);
     }
 

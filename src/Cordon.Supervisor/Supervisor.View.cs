@@ -91,6 +91,18 @@ internal sealed partial class Supervisor
         return result;
     }
 
+    /// <summary>
+    /// The program gets <paramref name="fd"/> (of <paramref name="path"/>) open for writing: the view's mirror stops
+    /// letting the kernel keep that file's attributes (see ViewFileSystem.OpenedForWriting).
+    /// </summary>
+    private void WrittenThrough(SafeFd fd, string path)
+    {
+        if (View is { } view && Libc.FStat(fd.Fd, out var st) == 0)
+        {
+            view.OpenedForWriting(path, st);
+        }
+    }
+
     /// <summary>Reads <see cref="MirrorDevice"/> while the reaper still lets cordon see its root.</summary>
     internal void LearnMirrorDevice() => _ = MirrorDevice();
 

@@ -38,4 +38,23 @@ public sealed class ViewCacheTests : IDisposable
             "made\nremoved\n700\n750\nrenamed\narrived\none\nunlinked\ntwo\n2001-02-03 04:05:06\nmissing\ncreated\nmade-m\n",
             r.Stdout);
     }
+
+    [Fact]
+    public void A_file_the_program_writes_is_read_back_whole_through_the_mirror()
+    {
+        var folder = Path.Combine(s.Root, "out");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, "w");
+        // The reads go through the mirror (the file may be read, but a file that may be written is never bound);
+        // the writes through descriptors cordon opens on the host, behind the mirror's back.
+        var script = s.WorkFile("written.sh", $$"""
+            cd '{{folder}}' || exit 9
+            printf 12345 > w; cat w; echo; stat -c %s w
+            printf 6789 >> w; stat -c %s w; cat w; echo
+            printf abc > w; stat -c %s w; cat w; echo
+            """);
+        var r = s.Cordon("run", "--engine", "view", "--no-prompt", "--allow-read=" + s.Work + "," + file, "--allow-write=" + folder, "--", "/bin/sh", script);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("12345\n5\n9\n123456789\n3\nabc\n", r.Stdout);
+    }
 }

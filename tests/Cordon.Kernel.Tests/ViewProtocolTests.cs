@@ -65,7 +65,7 @@ public sealed class ViewProtocolTests : IDisposable
         var open = Ask(Fuse.Open, node, Bytes(new FuseOpenIn()));
         Assert.Equal(0, open.Error);
         ulong handle = MemoryMarshal.Read<FuseOpenOut>(open.Body).Fh;
-        Assert.Equal(0u, MemoryMarshal.Read<FuseOpenOut>(open.Body).OpenFlags); // no keep_cache, no direct_io
+        Assert.Equal(0u, MemoryMarshal.Read<FuseOpenOut>(open.Body).OpenFlags); // the first open: no keep_cache; never direct_io
         var read = Ask(Fuse.Read, node, Bytes(new FuseReadIn { Fh = handle, Size = 4096 }));
         Assert.Equal("contents of f\n", Encoding.UTF8.GetString(read.Body));
         Assert.Equal(-(int)Errno.EBADF, Ask(Fuse.ReadDir, node, Bytes(new FuseReadIn { Fh = handle, Size = 4096 })).Error);
@@ -126,18 +126,25 @@ public sealed class ViewProtocolTests : IDisposable
     }
 
     [Fact]
-    public void Names_and_folders_are_cached_briefly_files_attributes_never_and_flush_is_switched_off()
+    public void Names_and_attributes_are_kept_briefly_but_not_of_a_file_the_program_writes_and_flush_is_switched_off()
     {
         Directory.CreateDirectory(Path.Combine(host, "d"));
         var dir = Ask(Fuse.Lookup, Fuse.RootId, Encoding.UTF8.GetBytes("d\0"));
         Assert.Equal(0, dir.Error);
         var entry = MemoryMarshal.Read<FuseEntryOut>(dir.Body);
-        Assert.Equal(ViewFileSystem.CacheSeconds, entry.EntryValid);
-        Assert.Equal(ViewFileSystem.CacheSeconds, entry.AttrValid);
-        var attr = Ask(Fuse.GetAttr, entry.NodeId, new byte[16]);
-        Assert.Equal(ViewFileSystem.CacheSeconds, MemoryMarshal.Read<FuseAttrOut>(attr.Body).AttrValid);
+        Assert.Equal((ViewFileSystem.CacheSeconds, ViewFileSystem.CacheSeconds), (entry.EntryValid, entry.AttrValid));
+        Assert.Equal(ViewFileSystem.CacheSeconds, MemoryMarshal.Read<FuseAttrOut>(Ask(Fuse.GetAttr, entry.NodeId, new byte[16]).Body).AttrValid);
         ulong file = LookUp("f");
+        Assert.Equal(ViewFileSystem.CacheSeconds, MemoryMarshal.Read<FuseAttrOut>(Ask(Fuse.GetAttr, file, new byte[16]).Body).AttrValid);
+
+        // The program got a descriptor of f open for writing (from cordon, on the host): the kernel is told to forget
+        // what it kept of f, and is never again given its attributes to keep.
+        Assert.Equal(0, Libc.FStatAt(K.AT_FDCWD, PathBytes(Path.Combine(host, "f")), out var st, 0));
+        fs.OpenedForWriting(Path.Combine(host, "f"), st);
+        Assert.Equal(Fuse.NotifyInvalInode, Receive().Error);
+        Assert.Equal(Fuse.NotifyInvalEntry, Receive().Error);
         Assert.Equal(0ul, MemoryMarshal.Read<FuseAttrOut>(Ask(Fuse.GetAttr, file, new byte[16]).Body).AttrValid);
+        Assert.Equal(0ul, MemoryMarshal.Read<FuseEntryOut>(Ask(Fuse.Lookup, Fuse.RootId, Encoding.UTF8.GetBytes("f\0")).Body).AttrValid);
 
         // A name that is not there: a negative entry (node id 0) kept as long as a name.
         var missing = Ask(Fuse.Lookup, Fuse.RootId, Encoding.UTF8.GetBytes("nothing-here\0"));
@@ -148,6 +155,35 @@ public sealed class ViewProtocolTests : IDisposable
         // Nothing is written through the mirror: ENOSYS makes the kernel stop sending FLUSH at every close.
         Assert.Equal(-(int)Errno.ENOSYS, Ask(Fuse.Flush, file, new byte[24]).Error);
     }
+
+    [Fact]
+    public void A_file_keeps_its_pages_from_one_open_to_the_next_only_while_it_is_the_same_version()
+    {
+        File.WriteAllText(Path.Combine(host, "g"), "version one\n");
+        var g = MemoryMarshal.Read<FuseEntryOut>(Ask(Fuse.Lookup, Fuse.RootId, Encoding.UTF8.GetBytes("g\0")).Body).NodeId;
+        uint Opened()
+        {
+            var open = Ask(Fuse.Open, g, Bytes(new FuseOpenIn()));
+            Assert.Equal(0, open.Error);
+            var o = MemoryMarshal.Read<FuseOpenOut>(open.Body);
+            Assert.Equal(0, Ask(Fuse.Release, g, Bytes(new FuseReleaseIn { Fh = o.Fh })).Error);
+            return o.OpenFlags & Fuse.FopenKeepCache;
+        }
+
+        Assert.Equal(0u, Opened()); // the first open: nothing to keep
+        Assert.Equal(Fuse.FopenKeepCache, Opened()); // unchanged: the pages it has are this file's
+        File.WriteAllText(Path.Combine(host, "g"), "version two\n"); // same size, new change time
+        Assert.Equal(0u, Opened());
+        Assert.Equal(Fuse.FopenKeepCache, Opened());
+        Assert.Equal(0, Libc.FStatAt(K.AT_FDCWD, PathBytes(Path.Combine(host, "g")), out var st, 0));
+        fs.OpenedForWriting(Path.Combine(host, "g"), st);
+        Assert.Equal(Fuse.NotifyInvalInode, Receive().Error);
+        Assert.Equal(Fuse.NotifyInvalEntry, Receive().Error);
+        Assert.Equal(0u, Opened()); // the program may write it behind FUSE's back: never again
+        Assert.Equal(0u, Opened());
+    }
+
+    private static byte[] PathBytes(string path) => Encoding.UTF8.GetBytes(path + "\0");
 
     [Fact]
     public void A_change_cordon_makes_is_sent_to_the_kernel_for_every_name_it_holds_except_pinned_ones()
@@ -193,7 +229,6 @@ public sealed class ViewProtocolTests : IDisposable
         var outEntry = MemoryMarshal.Read<FuseEntryOut>(entry.Body);
         Assert.Equal(new FileInfo(Path.Combine(host, name)).Length, (long)outEntry.Attr.Size);
         Assert.Equal(ViewFileSystem.CacheSeconds, outEntry.EntryValid);
-        Assert.Equal(0ul, outEntry.AttrValid); // a regular file's attributes are never cached
         return outEntry.NodeId;
     }
 

@@ -103,9 +103,14 @@ internal sealed class HostTree : IDisposable
     /// O_NONBLOCK keeps a FIFO swapped in on the host from blocking a thread; anything that is not the node's kind
     /// (or, unless <paramref name="expected"/> is null, not the node's inode) is ESTALE.
     /// </summary>
-    public Errno Open(string relative, bool directory, HostIdentity? expected, out SafeFd? fd)
+    public Errno Open(string relative, bool directory, HostIdentity? expected, out SafeFd? fd) =>
+        Open(relative, directory, expected, out fd, out _);
+
+    /// <summary>As <see cref="Open(string, bool, HostIdentity?, out SafeFd?)"/>, with the opened file's fstat.</summary>
+    public Errno Open(string relative, bool directory, HostIdentity? expected, out SafeFd? fd, out Stat st)
     {
         fd = null;
+        st = default;
         int flags = Kernel.O_RDONLY | Kernel.O_NOFOLLOW | Kernel.O_CLOEXEC | Kernel.O_NONBLOCK | (directory ? Kernel.O_DIRECTORY : 0);
         var e = Resolve(relative, flags, out var opened);
         if (e != Errno.None)
@@ -113,7 +118,7 @@ internal sealed class HostTree : IDisposable
             return e;
         }
 
-        if (Libc.FStat(opened.Fd, out var st) != 0)
+        if (Libc.FStat(opened.Fd, out st) != 0)
         {
             e = Io.LastErrno;
             opened.Dispose();

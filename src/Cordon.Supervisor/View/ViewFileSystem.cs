@@ -92,14 +92,18 @@ public sealed class ViewFileSystem : IDisposable
     public const ulong PinnedTimeoutSeconds = 24 * 3600;
 
     /// <summary>
-    /// How long the kernel may use a name it looked up (every node), and the attributes of a directory or symbolic
-    /// link, without asking again. Without it every path walk through the mirror asked for every name on the way
-    /// (`/etc/...`, the `/lib` link): four requests for one stat, about 100 us. Regular files' attributes are
-    /// never cached: the program writes them through descriptors cordon opened on the host, behind FUSE's back, and
-    /// a stale size would cut its reads short. cordon's own changes (a rename, a removal, a chmod) are sent to the
-    /// kernel at once (<see cref="Invalidate"/>); a change by a process outside the sandbox shows within this time.
+    /// How long the kernel may use a name it looked up (and a name that is not there), and a node's attributes,
+    /// without asking again. Without it every path walk through the mirror asked for every name on the way
+    /// (`/etc/...`, the `/lib` link): four requests for one stat, about 100 us. The attributes of a file the program
+    /// opened for writing are never kept (<see cref="OpenedForWriting"/>): it writes through a descriptor cordon
+    /// opened on the host, behind FUSE's back, and a stale size would cut its reads short. cordon's own changes (a
+    /// rename, a removal, a chmod) are sent to the kernel at once (<see cref="Invalidate"/>); a change by a process
+    /// outside the sandbox shows within this time.
     /// </summary>
     public const ulong CacheSeconds = 1;
+
+    /// <summary>Files the program may write through descriptors cordon gave it: their attributes are never kept.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(ulong Dev, ulong Ino), byte> written = new();
 
     // Requests are small: the largest is a SYMLINK (two names, one up to PATH_MAX); WRITE is never accepted and
     // max_write is 4 KiB. The kernel wants at least FUSE_MIN_READ_BUFFER and fails larger requests itself.
@@ -546,8 +550,20 @@ public sealed class ViewFileSystem : IDisposable
         Reply(h.Unique, new FuseAttrOut { AttrValid = AttrTimeout(node, st), Attr = Attr(st) });
     }
 
-    private static ulong AttrTimeout(ViewNode node, in Stat st) =>
-        node.Pinned ? PinnedTimeoutSeconds : st.Type is Kernel.S_IFDIR or Kernel.S_IFLNK ? CacheSeconds : 0;
+    private ulong AttrTimeout(ViewNode node, in Stat st) =>
+        node.Pinned ? PinnedTimeoutSeconds : st.Type == Kernel.S_IFREG && written.ContainsKey((st.Dev, st.Ino)) ? 0 : CacheSeconds;
+
+    /// <summary>
+    /// cordon gave the program a descriptor of <paramref name="hostPath"/> open for writing (<paramref name="st"/> its
+    /// fstat): from now on the kernel keeps none of that file's attributes, and forgets what it kept.
+    /// </summary>
+    public void OpenedForWriting(string hostPath, in Stat st)
+    {
+        if (st.Type == Kernel.S_IFREG && written.TryAdd((st.Dev, st.Ino), 0))
+        {
+            Invalidate(hostPath);
+        }
+    }
 
     /// <summary>
     /// cordon changed <paramref name="hostPath"/> on the host (removed, renamed, made, or changed its attributes): the
@@ -644,6 +660,25 @@ public sealed class ViewFileSystem : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the kernel may keep the pages it has of this file (FOPEN_KEEP_CACHE) instead of reading it again
+    /// through cordon: only when the host file is the version whose pages it took at the last OPEN (same change
+    /// time, modification time and size; no program can set a change time), and nothing in the sandbox writes it.
+    /// The pages are the same inode's (the open checked its identity), read after an OPEN that was decided.
+    /// </summary>
+    private bool KeepCache(ViewNode node, in Stat st)
+    {
+        if (st.Type != Kernel.S_IFREG)
+        {
+            return false;
+        }
+
+        var stamp = HostStamp.Of(st);
+        var before = node.Cached;
+        node.Cached = stamp;
+        return before == stamp && !written.ContainsKey((st.Dev, st.Ino));
+    }
+
     /// <summary>Any flag that could change the file: such opens are trapped by seccomp and performed by cordon.</summary>
     internal static bool WriteIntent(uint flags) =>
         (flags & Kernel.O_ACCMODE) != Kernel.O_RDONLY || (flags & (uint)(Kernel.O_TRUNC | Kernel.O_CREAT | Kernel.O_TMPFILE_BIT)) != 0;
@@ -683,7 +718,7 @@ public sealed class ViewFileSystem : IDisposable
                 return;
             }
 
-            var e = tree.Open(node.Path, directory, node.Pinned || node.IsRoot ? null : node.Identity, out var fd);
+            var e = tree.Open(node.Path, directory, node.Pinned || node.IsRoot ? null : node.Identity, out var fd, out var st);
             if (e != Errno.None)
             {
                 Reply(unique, e);
@@ -693,7 +728,7 @@ public sealed class ViewFileSystem : IDisposable
             ulong fh = (ulong)Interlocked.Increment(ref nextHandle);
             var handle = new OpenHandle(fd!, directory);
             handles[fh] = handle;
-            if (!Reply(unique, new FuseOpenOut { Fh = fh }) && handles.TryRemove(fh, out _))
+            if (!Reply(unique, new FuseOpenOut { Fh = fh, OpenFlags = KeepCache(node, st) ? Fuse.FopenKeepCache : 0 }) && handles.TryRemove(fh, out _))
             {
                 handle.Dispose(); // the request is gone (its thread was killed): no RELEASE will come
             }

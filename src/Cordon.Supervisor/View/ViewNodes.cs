@@ -8,6 +8,12 @@ internal readonly record struct HostIdentity(ulong Dev, ulong Ino, uint Type)
     public static HostIdentity Of(in Stat st) => new(st.Dev, st.Ino, st.Type);
 }
 
+/// <summary>A version of a file's contents: its change time (which no program can set) and size.</summary>
+internal readonly record struct HostStamp(long CTimeSec, long CTimeNsec, long MTimeSec, long MTimeNsec, long Size)
+{
+    public static HostStamp Of(in Stat st) => new(st.CTimeSec, st.CTimeNsec, st.MTimeSec, st.MTimeNsec, st.Size);
+}
+
 /// <summary>One FUSE node: a path below the mirrored root, as the kernel knows it.</summary>
 internal sealed class ViewNode(ulong id, string path, HostIdentity identity, bool pinned)
 {
@@ -22,6 +28,9 @@ internal sealed class ViewNode(ulong id, string path, HostIdentity identity, boo
     public ulong Lookups { get; set; }
 
     public bool Pinned { get; set; } = pinned;
+
+    /// <summary>The file as it was when its pages last went into the kernel's cache (its last OPEN), if it was opened.</summary>
+    public HostStamp? Cached { get; set; }
 
     public bool IsRoot => Id == Fuse.RootId;
 }

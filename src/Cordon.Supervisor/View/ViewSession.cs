@@ -100,6 +100,9 @@ internal sealed class ViewSession : IViewDecider, IDisposable
     /// <summary>cordon changed <paramref name="hostPath"/> on the host (see <see cref="ViewFileSystem.Invalidate"/>).</summary>
     public void Changed(string hostPath) => mirror?.Invalidate(hostPath);
 
+    /// <summary>The program got a descriptor of <paramref name="hostPath"/> open for writing (see <see cref="ViewFileSystem.OpenedForWriting"/>).</summary>
+    public void OpenedForWriting(string hostPath, in Stat st) => mirror?.OpenedForWriting(hostPath, st);
+
     public ValueTask<Errno> DecideOpenAsync(string hostPath, uint tid, ViewOpenKind kind, CancellationToken cancel) =>
         supervisor is { } s ? s.DecideViewOpen(hostPath, (int)tid, kind, cancel) : ValueTask.FromResult(Denied);
 
