@@ -109,7 +109,7 @@ public sealed class EngineFallbackTests : IDisposable
         var r = InNamespace("doctor");
         Assert.True(r.ExitCode == 0, r.ToString());
         var lines = r.Stdout.Split('\n');
-        string mode = File.ReadAllText("/sys/kernel/security/lockdown").Split('[', ']')[1];
+        string mode = LockdownMode();
         Assert.Contains(lines, l => l.StartsWith("info  lockdown: ", StringComparison.Ordinal) && l.Contains(mode, StringComparison.Ordinal));
         var load = Assert.Single(lines, l => l.StartsWith("info  LSM programs: ", StringComparison.Ordinal));
         if (load.Contains("NO: ", StringComparison.Ordinal))
@@ -156,6 +156,30 @@ public sealed class EngineFallbackTests : IDisposable
         Assert.True(r.Stdout.Contains("info  BPF LSM: \"bpf\" is in the kernel's active LSM list", StringComparison.Ordinal) &&
             r.Stdout.Contains("info  LSM programs: NO: the kernel refuses BPF LSM programs", StringComparison.Ordinal),
             "these tests need a kernel that lists BPF LSM but refuses its programs (this machine's); doctor said:\n" + r);
+    }
+
+    /// <summary>The kernel's lockdown mode (the bracketed word of securityfs's lockdown), read in a private mount namespace where the machine has no securityfs mounted.</summary>
+    private static string LockdownMode()
+    {
+        const string file = "/sys/kernel/security/lockdown";
+        string text = File.Exists(file) ? File.ReadAllText(file)
+            : Bare("unshare", "-m", "sh", "-c", $"mount -t securityfs securityfs /sys/kernel/security && cat {file}");
+        return text.Split('[', ']')[1];
+    }
+
+    private static string Bare(string program, params string[] args)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{program} {string.Join(' ', args)} failed: exit {p.ExitCode}");
+        return output;
     }
 
     /// <summary>Runs the copy of cordon with the BPF object in a private mount namespace with bpffs and securityfs.</summary>
