@@ -17,6 +17,10 @@ internal sealed class BuiltInSets(Policy.Policy policy, IPathResolver resolver) 
 {
     private readonly ConcurrentDictionary<string, string> applied = new(StringComparer.Ordinal);
 
+    // Names already looked up: a build runs cc, cc1 and as hundreds of times, and their sets are known after the first.
+    private readonly ConcurrentDictionary<string, byte> seen = new(StringComparer.Ordinal);
+    private readonly Lock gate = new();
+
     /// <summary>The sets applied so far, with the tool that brought each.</summary>
     public IReadOnlyDictionary<string, string> Applied => applied;
 
@@ -25,12 +29,24 @@ internal sealed class BuiltInSets(Policy.Policy policy, IPathResolver resolver) 
     {
         foreach (var name in new[] { Path.GetFileName(path), requested is null ? null : Path.GetFileName(requested) }.OfType<string>().Distinct())
         {
-            foreach (var set in BuiltIn.For(name))
+            if (seen.ContainsKey(name))
             {
-                if (applied.TryAdd(set, name))
+                continue; // its sets are in place: marked only once they are
+            }
+
+            // One name at a time: an exec of the same tool on another thread must not be answered before its set
+            // is in place.
+            lock (gate)
+            {
+                foreach (var set in BuiltIn.For(name))
                 {
-                    policy.Apply(BuiltIn.Grants(set, name, resolver));
+                    if (applied.TryAdd(set, name))
+                    {
+                        policy.Apply(BuiltIn.Grants(set, name, resolver));
+                    }
                 }
+
+                seen.TryAdd(name, 0);
             }
         }
     }

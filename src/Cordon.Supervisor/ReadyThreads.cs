@@ -3,32 +3,54 @@ namespace Cordon.Supervisor;
 /// <summary>
 /// Named background threads started before their work is known, and handed it later. .NET's Thread.Start returns
 /// only once the new thread runs: on our machines about half a millisecond each, and a view run needs several (the
-/// notification loops, the mirror's readers). A run starts them while the launcher execs on another CPU, instead of
-/// after it has answered.
+/// notification loops, the mirror's readers). A run starts one of each while the launcher works on another CPU,
+/// and the rest (<see cref="Grow"/>) once the program is on its way.
 /// </summary>
 internal sealed class ReadyThreads
 {
     private readonly TaskCompletionSource<Action<int>?> work = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Thread[] threads;
+    private readonly List<Thread> threads = [];
+    private readonly string name;
 
     /// <summary>Starts <paramref name="count"/> threads named <paramref name="name"/>0, 1, ...; each waits for <see cref="Run"/>.</summary>
     public ReadyThreads(string name, int count)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        threads = new Thread[count];
-        for (int i = 0; i < count; i++)
+        this.name = name;
+        Grow(count);
+    }
+
+    public int Count
+    {
+        get
         {
-            int index = i;
-            threads[i] = new Thread(() => work.Task.GetAwaiter().GetResult()?.Invoke(index)) { IsBackground = true, Name = name + i };
+            lock (threads)
+            {
+                return threads.Count;
+            }
+        }
+    }
+
+    /// <summary>Starts more threads, up to <paramref name="count"/> in all; they run the work at once if it was given.</summary>
+    public void Grow(int count)
+    {
+        var started = new List<Thread>();
+        lock (threads)
+        {
+            for (int i = threads.Count; i < count; i++)
+            {
+                int index = i;
+                var t = new Thread(() => work.Task.GetAwaiter().GetResult()?.Invoke(index)) { IsBackground = true, Name = name + i };
+                threads.Add(t);
+                started.Add(t);
+            }
         }
 
-        foreach (var t in threads)
+        foreach (var t in started)
         {
             t.Start();
         }
     }
-
-    public int Count => threads.Length;
 
     /// <summary>Every thread runs <paramref name="body"/> with its index, once. Only the first call counts.</summary>
     public void Run(Action<int> body) => work.TrySetResult(body);
@@ -39,7 +61,13 @@ internal sealed class ReadyThreads
     /// <summary>Waits up to <paramref name="timeout"/> for each thread to end.</summary>
     public void Join(TimeSpan timeout)
     {
-        foreach (var t in threads)
+        Thread[] all;
+        lock (threads)
+        {
+            all = [.. threads];
+        }
+
+        foreach (var t in all)
         {
             t.Join(timeout);
         }

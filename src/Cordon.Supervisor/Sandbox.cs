@@ -284,6 +284,10 @@ public static class Sandbox
             StartupTrace.Mark("program started");
             SendPacket(control, "go"u8.ToArray());
 
+            // While the launcher forks and execs the program: the threads beyond the first of each kind.
+            supervisor?.StartAllLoops();
+            view?.ProgramStarting();
+
             int? exitStatus = null;
             int? execError = null;
             int? programPid = null;

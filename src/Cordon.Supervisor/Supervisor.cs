@@ -81,16 +81,24 @@ internal sealed partial class Supervisor
             ? n
             : Math.Clamp(Environment.ProcessorCount, 1, 4);
 
-    /// <summary>Threads for the notification loops, started before the listener exists (see <see cref="ReadyThreads"/>).</summary>
-    internal static ReadyThreads LoopThreads() => new("cordon-notify-", LoopCount);
+    /// <summary>
+    /// The first notification loop's thread, started before the listener exists (see <see cref="ReadyThreads"/>); the
+    /// others start once the program is on its way (<see cref="StartAllLoops"/>).
+    /// </summary>
+    internal static ReadyThreads LoopThreads() => new("cordon-notify-", 1);
+
+    private ReadyThreads? loopThreads;
 
     /// <summary>Starts answering: on <paramref name="threads"/> (from <see cref="LoopThreads"/>), or on new ones.</summary>
     internal void Start(ReadyThreads? threads = null)
     {
-        threads ??= LoopThreads();
-        loops = threads.Count;
-        threads.Run(_ => Loop());
+        loopThreads = threads ?? new ReadyThreads("cordon-notify-", LoopCount);
+        loops = LoopCount;
+        loopThreads.Run(_ => Loop());
     }
+
+    /// <summary>Starts the rest of the <see cref="LoopCount"/> loops (a run calls it after the program was let go).</summary>
+    internal void StartAllLoops() => loopThreads?.Grow(LoopCount);
 
     /// <summary>Waits until every process under the filter is gone (the listener reports POLLHUP).</summary>
     public bool WaitForEnd(TimeSpan timeout) => loops == 0 || ended.Task.Wait(timeout);

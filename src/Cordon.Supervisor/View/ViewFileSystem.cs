@@ -173,8 +173,11 @@ public sealed class ViewFileSystem : IDisposable
         readers.Run(_ => Serve());
     }
 
-    /// <summary>Reader threads for a mirror that will be made later, waiting for it.</summary>
-    internal static ReadyThreads ReaderThreads() => new("cordon-view-", DefaultReaders);
+    /// <summary>A reader thread for a mirror that will be made later, waiting for it; the others come with <see cref="StartAllReaders"/>.</summary>
+    internal static ReadyThreads ReaderThreads() => new("cordon-view-", 1);
+
+    /// <summary>Starts the rest of the <see cref="DefaultReaders"/> readers.</summary>
+    internal void StartAllReaders() => readers.Grow(DefaultReaders);
 
     /// <summary>
     /// Readers of a run's mirror: requests are answered on the reader that read them (an open's decision goes on

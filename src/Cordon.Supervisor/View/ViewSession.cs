@@ -97,6 +97,9 @@ internal sealed class ViewSession : IViewDecider, IDisposable
 
     public void Attach(Supervisor s) => supervisor = s;
 
+    /// <summary>The program is on its way: the mirror's other readers start (one served the view's build).</summary>
+    public void ProgramStarting() => mirror?.StartAllReaders();
+
     /// <summary>cordon changed <paramref name="hostPath"/> on the host (see <see cref="ViewFileSystem.Invalidate"/>).</summary>
     public void Changed(string hostPath) => mirror?.Invalidate(hostPath);
 
