@@ -123,22 +123,76 @@ internal static class ProcFs
     public static uint Umask(int tid)
     {
         const uint fallback = 0x12;
-        Span<byte> path = stackalloc byte[32];
-        if (!System.Text.Unicode.Utf8.TryWrite(path, CultureInfo.InvariantCulture, $"/proc/{tid}/status\0", out _))
+        Span<byte> buf = stackalloc byte[256];
+        int n = ReadStart(tid, "status", buf);
+        return n > 0 && ParseUmask(buf[..n]) is { } umask ? umask : fallback;
+    }
+
+    /// <summary>
+    /// When the process began (/proc/PID/stat's starttime, clock ticks after boot), or null when it is gone: with
+    /// its pid, the process itself, since pids are reused. An exec keeps it (the leader's, if another thread
+    /// execs).
+    /// </summary>
+    public static ulong? StartTime(int pid)
+    {
+        Span<byte> buf = stackalloc byte[1024];
+        int n = ReadStart(pid, "stat", buf);
+        return n > 0 ? ParseStartTime(buf[..n]) : null;
+    }
+
+    /// <summary>The 22nd field of a /proc/PID/stat line (counted after the command name, which may hold anything).</summary>
+    public static ulong? ParseStartTime(ReadOnlySpan<byte> stat)
+    {
+        int close = stat.LastIndexOf((byte)')');
+        if (close < 0)
         {
-            return fallback;
+            return null;
+        }
+
+        // After ") ": field 3 (state) is token 0, so field 22 is token 19.
+        var rest = stat[(close + 1)..];
+        for (int token = -1; ;)
+        {
+            int start = 0;
+            while (start < rest.Length && rest[start] == (byte)' ')
+            {
+                start++;
+            }
+
+            rest = rest[start..];
+            int end = rest.IndexOfAny((byte)' ', (byte)'\n');
+            if (rest.IsEmpty || end < 0)
+            {
+                return null; // cut short: the buffer did not hold the field whole
+            }
+
+            if (++token == 19)
+            {
+                return ulong.TryParse(rest[..end], NumberStyles.None, CultureInfo.InvariantCulture, out ulong value) ? value : null;
+            }
+
+            rest = rest[end..];
+        }
+    }
+
+    /// <summary>The first bytes of /proc/PID/FILE into <paramref name="buffer"/>, without allocating; the count, or 0.</summary>
+    private static int ReadStart(int pid, string file, Span<byte> buffer)
+    {
+        Span<byte> path = stackalloc byte[40];
+        if (!System.Text.Unicode.Utf8.TryWrite(path, CultureInfo.InvariantCulture, $"/proc/{pid}/{file}\0", out _))
+        {
+            return 0;
         }
 
         int fd = Libc.OpenAt(Kernel.AT_FDCWD, path, Kernel.O_RDONLY | Kernel.O_CLOEXEC, 0);
         if (fd < 0)
         {
-            return fallback;
+            return 0;
         }
 
-        Span<byte> buf = stackalloc byte[256];
-        nint n = Libc.Read(fd, buf, buf.Length);
+        nint n = Libc.Read(fd, buffer, buffer.Length);
         _ = Libc.Close(fd);
-        return n > 0 && ParseUmask(buf[..(int)n]) is { } umask ? umask : fallback;
+        return n > 0 ? (int)n : 0;
     }
 
     /// <summary>The octal value of the "Umask:" line in the start of a /proc/TID/status text.</summary>

@@ -15,7 +15,14 @@ internal sealed partial class Supervisor
 {
     /// <param name="Expected">(dev, ino) the new image must have, or null when it cannot be known (a binfmt_misc handler).</param>
     /// <param name="Before">(dev, ino) of the image before exec: still running means the exec failed.</param>
-    private sealed record ExecApproval((ulong, ulong)? Expected, (ulong, ulong)? Before, string Path);
+    /// <param name="Started">When the process began (<see cref="ProcFs.StartTime"/>): a process with its pid and
+    /// another start is a new one, which the approval is not about.</param>
+    private sealed record ExecApproval((ulong, ulong)? Expected, (ulong, ulong)? Before, string Path, ulong? Started);
+
+    /// <summary>How many approvals may wait before those of processes that are gone are cleared (see <see cref="Approve"/>).</summary>
+    private const int PendingExecsToPrune = 1024;
+
+    private int pruneAt = PendingExecsToPrune;
 
     private async ValueTask Exec(Call c, int dirfd, ulong pathAddr, ulong argvAddr, int flags)
     {
@@ -62,7 +69,7 @@ internal sealed partial class Supervisor
             }
 
             int tgid = ProcFs.Tgid(c.Tid);
-            pendingExecs[tgid] = new ExecApproval(expected, ImageOf(c.Tid), canonical);
+            Approve(tgid, new ExecApproval(expected, ImageOf(c.Tid), canonical, ProcFs.StartTime(tgid)));
             if (!c.StillValid())
             {
                 pendingExecs.TryRemove(tgid, out _);
@@ -229,10 +236,42 @@ internal sealed partial class Supervisor
         return Libc.FStat(fd, out var st) == 0 ? (st.Dev, st.Ino) : null;
     }
 
+    /// <summary>
+    /// Keeps an exec's approval until the process's next trapped call. Many programs make none (under the view most
+    /// do not: their reads are the kernel's), so approvals of processes that are gone are cleared once enough wait:
+    /// without that they piled up for the whole run, one per such exec.
+    /// </summary>
+    private void Approve(int tgid, ExecApproval approval)
+    {
+        pendingExecs[tgid] = approval;
+        if (pendingExecs.Count < Volatile.Read(ref pruneAt))
+        {
+            return;
+        }
+
+        foreach (var (pid, waiting) in pendingExecs)
+        {
+            if (ProcFs.StartTime(pid) is not { } started || started != waiting.Started)
+            {
+                pendingExecs.TryRemove(new KeyValuePair<int, ExecApproval>(pid, waiting));
+            }
+        }
+
+        Volatile.Write(ref pruneAt, Math.Max(PendingExecsToPrune, 2 * pendingExecs.Count));
+    }
+
     /// <summary>Compares the running image with the approved one; kills the process on a mismatch.</summary>
     private bool VerifyExec(Call c, ExecApproval approval)
     {
         if (approval.Expected is null)
+        {
+            return true;
+        }
+
+        // The approval was for a process that has ended without another trapped call, and this one has its pid
+        // (pids are reused: 32,768 of them on many machines): there is nothing of this one to compare. Killing it
+        // would kill an innocent process.
+        if (approval.Started is { } started && ProcFs.StartTime(c.Tid) != started)
         {
             return true;
         }
