@@ -19,13 +19,23 @@ internal static class ProcFs
             return null;
         }
 
+        // A pooled buffer that grows as needed: most of these files are a few hundred bytes, and a fresh 16 KiB
+        // array per read (a trapped exec read two) cost more than the read itself.
+        var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(max, 4096));
         try
         {
-            var buf = new byte[max];
             int total = 0;
             while (total < max)
             {
-                nint n = Libc.Read(fd, buf.AsSpan(total), max - total);
+                if (total == buf.Length)
+                {
+                    var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(max, buf.Length * 4));
+                    buf.AsSpan(0, total).CopyTo(bigger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+                    buf = bigger;
+                }
+
+                nint n = Libc.Read(fd, buf.AsSpan(total), Math.Min(buf.Length, max) - total);
                 if (n <= 0)
                 {
                     break;
@@ -38,6 +48,7 @@ internal static class ProcFs
         }
         finally
         {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
             _ = Libc.Close(fd);
         }
     }
@@ -104,7 +115,22 @@ internal static class ProcFs
         return false;
     }
 
-    public static int Tgid(int tid) => StatusField(tid, "Tgid") ?? tid;
+    /// <summary>
+    /// The process a thread belongs to. Most callers are a process's only (or first) thread: pidfd_open takes only a
+    /// thread-group leader's id (pidfd_open(2)), so its success says so in two system calls, where /proc/TID/status
+    /// makes the kernel write a whole report (memory figures included).
+    /// </summary>
+    public static int Tgid(int tid)
+    {
+        long pidfd = Libc.Syscall(Kernel.SYS_pidfd_open, tid, 0, 0);
+        if (pidfd >= 0)
+        {
+            _ = Libc.Close((int)pidfd);
+            return tid;
+        }
+
+        return StatusField(tid, "Tgid") ?? tid;
+    }
 
     /// <summary>The four ids of a "Uid:" or "Gid:" line of /proc/TID/status (real, effective, saved, file system); empty when unreadable.</summary>
     public static uint[] Ids(int tid, string field)

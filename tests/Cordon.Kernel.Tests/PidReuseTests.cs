@@ -29,6 +29,34 @@ public sealed class PidReuseTests : IDisposable
     }
 
     [Fact]
+    public void A_threads_process_is_its_leaders_pid()
+    {
+        int pid = Environment.ProcessId;
+        Assert.Equal(pid, Supervisor.ProcFs.Tgid(pid));
+        int tid = 0;
+        using var started = new ManualResetEventSlim();
+        using var done = new ManualResetEventSlim();
+        var thread = new Thread(() =>
+        {
+            tid = (int)Interop.Libc.Syscall(186 /* gettid, x86_64 */, 0, 0, 0);
+            started.Set();
+            done.Wait();
+        });
+        thread.Start();
+        started.Wait();
+        try
+        {
+            Assert.NotEqual(pid, tid);
+            Assert.Equal(pid, Supervisor.ProcFs.Tgid(tid)); // not a leader: read from its status
+        }
+        finally
+        {
+            done.Set();
+            thread.Join();
+        }
+    }
+
+    [Fact]
     public void A_process_that_gets_the_pid_of_an_exec_approved_earlier_is_not_killed()
     {
         // Each `env /bin/true` leaves an approval for true, whose process makes no trapped call; after the wrap, a
