@@ -341,7 +341,8 @@ public static class Program
         bool allowAll = result.GetValue(options.AllowAll);
         foreach (var (flag, kind, verdict, _) in PermissionFlags)
         {
-            var values = result.GetValue(options.Permissions[flag]);
+            // Only flags that were given: an absent one's default value is made by reflection (a run's start-up).
+            var values = result.GetResult(options.Permissions[flag]) is null ? null : result.GetValue(options.Permissions[flag]);
             if (values is null)
             {
                 continue;

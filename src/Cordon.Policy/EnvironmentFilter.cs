@@ -102,9 +102,24 @@ public static partial class EnvironmentFilter
     /// with a token as its user name; a connection string or query with password=, pwd=, token=, secret=...; an
     /// HTTP auth header (Authorization:, Bearer, Private-Token:); a private key; a token in a well-known format.
     /// </summary>
+    /// <remarks>
+    /// Each pattern runs only where the text it cannot match without is there (a URL's "://" and "@", an "=", a ':' or
+    /// "bearer", ...): most values are paths, words and numbers, and a pattern's first use costs every run's start-up.
+    /// </remarks>
     public static bool CarriesCredential(string value) =>
-        value.Length > 0 && (UrlPassword().IsMatch(value) || UrlTokenUser().IsMatch(value) || KeyValueSecret().IsMatch(value)
-            || OracleUserPassword().IsMatch(value) || AuthHeader().IsMatch(value) || PrivateKeyBlock().IsMatch(value) || KnownTokenFormat().IsMatch(value));
+        value.Length > 0 && (
+            (value.Contains("://", StringComparison.Ordinal) && value.Contains('@') && (UrlPassword().IsMatch(value) || UrlTokenUser().IsMatch(value)))
+            || (value.Contains('=') && KeyValueSecret().IsMatch(value))
+            || (value.Contains("jdbc:", StringComparison.OrdinalIgnoreCase) && OracleUserPassword().IsMatch(value))
+            || ((value.Contains(':') || value.Contains("bearer", StringComparison.OrdinalIgnoreCase)) && AuthHeader().IsMatch(value))
+            || (value.Contains("-----BEGIN ", StringComparison.Ordinal) && PrivateKeyBlock().IsMatch(value))
+            || (MayHoldKnownToken(value) && KnownTokenFormat().IsMatch(value)));
+
+    private static bool MayHoldKnownToken(string value) =>
+        value.Contains("gh", StringComparison.Ordinal) || value.Contains("github_pat_", StringComparison.Ordinal)
+        || value.Contains("glpat-", StringComparison.Ordinal) || value.Contains("xox", StringComparison.Ordinal)
+        || value.Contains("k_live_", StringComparison.Ordinal) || value.Contains("AKIA", StringComparison.Ordinal)
+        || value.Contains("npm_", StringComparison.Ordinal);
 
     // scheme://user:password@ with a non-empty password (RFC 3986 userinfo); https://host:8080/ has no '@' there.
     [GeneratedRegex(@"[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:[^/\s@]+@")]
