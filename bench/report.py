@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Turns bench/run's samples into a Markdown table and a PNG plot of each tool's time as a ratio to bare.
 
-Usage: report.py SAMPLES.tsv NOTES.tsv OUTDIR ROUNDS THREADS TRACE [NAME [WHERE [--after-start]]]
+Usage: report.py SAMPLES.tsv NOTES.tsv OUTDIR ROUNDS THREADS TRACE [NAME [WHERE [--after-start] [--startup FILE]]]
 NAME names the outputs (default "latest": OUTDIR/latest.md, .png); WHERE describes the machine (default: this one);
---after-start also shows each ratio with the tool's added start-up taken off.
+--after-start also shows each ratio with the tool's added start-up taken off; --startup FILE (run, ms, step lines
+from CORDON_TRACE_STARTUP=1) adds where the view engine's start-up goes.
 A ratio is taken within one round (tool / bare of the same round), so slow phases of a noisy machine hit both;
 the table shows the median ratio and its spread over the rounds.
 """
@@ -123,6 +124,29 @@ for t, why in sorted(notes.items()):
     lines.append(f"Not measured: {TOOL_TITLES.get(t, t)}: {why}.")
 if trace:
     lines.append(f"strace traced: {trace.replace(',', ', ')}.")
+if "--startup" in sys.argv and os.path.exists(startup_path := sys.argv[sys.argv.index("--startup") + 1]):
+    steps, order = defaultdict(list), []
+    with open(startup_path) as f:
+        for row in csv.reader(f, delimiter="\t"):
+            if len(row) == 3:
+                steps[row[2]].append(float(row[1]))
+                if row[2] not in order:
+                    order.append(row[2])
+    if steps:
+        lines += ["", "Where the view engine's start-up goes (`CORDON_TRACE_STARTUP=1`, median of "
+                  f"{max(len(v) for v in steps.values())} runs of `cordon run --engine view -- /bin/true`; "
+                  "milliseconds since cordon's Main, and since the step before):", "",
+                  "| step | since Main | since the step before |", "|---|---|---|"]
+        before = 0.0
+        for step in order:
+            if step.startswith("("):
+                continue
+            at = statistics.median(steps[step])
+            lines.append(f"| {step} | {at:.1f} ms | {at - before:.1f} ms |")
+            before = at
+        for step in order:
+            if step.startswith("("):
+                lines.append(f"| {step[1:-1]} | {statistics.median(steps[step]):.1f} ms | |")
 table = "\n".join(lines) + "\n"
 with open(os.path.join(outdir, name + ".md"), "w") as f:
     f.write(table)

@@ -211,7 +211,7 @@ public static class Sandbox
             options.Spawned?.Invoke();
         }
 
-            StartupTrace.Mark("launcher spawned");
+        StartupTrace.Mark("launcher spawned");
         using var registrations = options.HandleSignals ? new SignalForwarding() : null;
         Supervisor? supervisor = null;
         View.ViewSession? view = null;
@@ -220,8 +220,9 @@ public static class Sandbox
         try
         {
             // While the launcher execs and starts (on another CPU, a few milliseconds), cordon does what needs nothing
-            // from it: the filter, and the threads that will answer the program's calls. The launcher reads the
-            // filter only once it (and the view) is ready for it; until then the packet waits in the socket.
+            // from it: the filter (read by the launcher only once it, and the view, is ready for it: until then the
+            // packet waits in the socket), and the first thread that will answer the program's calls (for the view,
+            // while the launcher makes the FUSE connection).
             var plan = options.JoinKernelSandbox is not null ? FilterPlan.ForKernelEngine()
                 : options.View is { TrapReads: false } ? FilterPlan.ForView()
                 : FilterPlan.Default();

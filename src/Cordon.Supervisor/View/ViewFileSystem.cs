@@ -42,19 +42,18 @@ public interface IViewDecider
 /// <item>LOOKUP, GETATTR: the host's lstat of the path (resolved beneath the root without following any symlink,
 /// see <see cref="HostTree"/>): inode numbers, modes, owners and times as they are; rdev is 0 (device nodes are
 /// opened by the kernel by their number with no OPEN reaching cordon, so the view never names a real device, nodev
-/// or not). The kernel keeps names, and the attributes of directories and symbolic links, for
-/// <see cref="CacheSeconds"/> (never regular files' attributes: the program writes those files through
-/// descriptors cordon opened on the host), and for hours those of pinned directories (<see cref="Pin"/>); cordon's
-/// own changes are sent to the kernel at once (<see cref="Invalidate"/>). A name that is not there is kept as
-/// missing for as long (node id 0).
-/// A node whose path now holds another inode is ESTALE (the kernel looks again).</item>
+/// or not). The kernel keeps names and attributes for <see cref="CacheSeconds"/> (never the attributes of a file
+/// the program was given for writing: it writes that file behind FUSE's back), and for hours those of pinned
+/// directories (<see cref="Pin"/>); cordon's own changes are sent to the kernel at once (<see cref="Invalidate"/>).
+/// A name that is not there is kept as missing for as long (node id 0). A node whose path now holds another inode
+/// is ESTALE (the kernel looks again).</item>
 /// <item>READLINK: the host link's text; the kernel follows it inside the view, so a link is decided where it
 /// leads.</item>
 /// <item>OPEN: any write intent (O_WRONLY, O_RDWR, O_TRUNC, O_CREAT) is EROFS without a question: writes are
 /// trapped by seccomp and performed by cordon. Otherwise the decider is asked (kind Exec when the kernel's flags
 /// carry __FMODE_EXEC) on a task, never holding a reader; allowed: cordon opens the host file O_RDONLY itself and
-/// serves READs from that descriptor; no keep_cache (the file may change between opens), no direct_io (exec and mmap
-/// need the page cache). Nothing of a file's contents is served without an allowed OPEN: a READ on an unknown
+/// serves READs from that descriptor; keep_cache only for a file unchanged since its last OPEN (<see cref="KeepCache"/>),
+/// no direct_io (exec and mmap need the page cache). Nothing of a file's contents is served without an allowed OPEN: a READ on an unknown
 /// handle is EBADF.</item>
 /// <item>OPENDIR: decided the same way (kind Directory); READDIR lists the host directory (name, inode, type) with
 /// the host's own offsets as cookies; plain READDIR only (no READDIRPLUS).</item>
@@ -452,9 +451,9 @@ public sealed class ViewFileSystem : IDisposable
         }
 
         // Not FUSE_AUTO_INVAL_DATA: with it the kernel asks for a file's attributes before every read() (to see
-        // whether its mtime moved), a second request per read. A file's pages are dropped at each OPEN anyway (no
-        // keep_cache). Symbolic links' targets are kept with their node (FUSE_CACHE_SYMLINKS): a link is never
-        // changed in place, and a new one at the name is a new node.
+        // whether its mtime moved), a second request per read. A changed file's pages are dropped at its next OPEN
+        // instead (see KeepCache). Symbolic links' targets are kept with their node (FUSE_CACHE_SYMLINKS): a link
+        // is never changed in place, and a new one at the name is a new node.
         const uint Wanted = Fuse.InitAsyncRead | Fuse.InitAtomicOTrunc | Fuse.InitParallelDirops | Fuse.InitCacheSymlinks;
         Reply(h.Unique, new FuseInitOut
         {
