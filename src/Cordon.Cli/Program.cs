@@ -132,10 +132,10 @@ public static class Program
     }
 
     /// <summary>
-    /// The command tree: the root (a plain Command with help and version, not RootCommand, whose constructor looks
-    /// its own name up by reflection: about 1.5 ms of every start in the native build), `run`, and with
-    /// <paramref name="full"/> every verb and both commands' options; without it only the options of the command
-    /// the line uses (`run`'s when <paramref name="isRun"/>). Returns the root and the used command's options.
+    /// The command tree: the root (a plain Command, not RootCommand, whose constructor looks its own name up by
+    /// reflection: about 1.5 ms of every start in the native build) and `run`; with <paramref name="full"/> also help,
+    /// --version, every verb and both commands' options, and without it only the options of the command the line
+    /// uses (`run`'s when <paramref name="isRun"/>). Returns the root and the used command's options.
     /// </summary>
     private static (Command Root, RunOptions Chosen) CommandTree(TextWriter output, TextWriter error, bool full, bool isRun)
     {
@@ -452,7 +452,7 @@ public static class Program
                 reporter = new Observers(builtins, reporter); // first: a tool's set is in place before its exec is answered
             }
 
-        StartupTrace.Mark("policy built");
+            StartupTrace.Mark("policy built");
             string engineName = result.GetValue(options.Engine) ?? "auto";
             bool root = Interop.Libc.GetEUid() == 0;
             // auto: as root the LSM engine where it starts, else the seccomp engine (with one line why, where that is
@@ -482,7 +482,7 @@ public static class Program
                 }
             }
 
-        StartupTrace.Mark("engine chosen");
+            StartupTrace.Mark("engine chosen");
             var runAs = lsm is null ? null : SystemPathResolver.SudoUser();
             if (runAs is var (uid, gid))
             {
