@@ -34,9 +34,9 @@ internal sealed class ViewSession : IViewDecider, IDisposable
     /// <summary>
     /// Builds the view with the launcher (<paramref name="launcherPid"/>, started with --view), and sends it
     /// <paramref name="filter"/> after the plan, for the pid namespace's first process to install once the view is
-    /// its root.
+    /// its root. <paramref name="meanwhile"/> runs while the launcher makes the FUSE connection (more of cordon's
+    /// own start-up work).
     /// </summary>
-    /// <paramref name="meanwhile"/> runs while the launcher makes the FUSE connection (cordon's own start-up work).
     public static ViewSession Build(int launcherPid, Policy.Policy policy, IDecisionObserver observer, string? terminal, Func<string?> receive, Action<byte[]> send, byte[] filter, Action meanwhile)
     {
         var session = new ViewSession();
