@@ -233,13 +233,14 @@ public sealed class Policy : IDisposable
             user = userRules;
         }
 
+        // The guard asks about its names below a folder the user allowed for writing (see Match): no promise there.
+        Verdict? Guarded(Verdict? v) =>
+            v == Verdict.Allow && kind == AccessKind.Write && OutsideCodeGuard.MayApplyWithin(folder) ? null : v;
+
         var (reached, verdict, userBy, partial) = Uniform(user[(int)kind], folder);
         if (reached && userBy is not null)
         {
-            // A user rule covers the whole tree: base rules decide nothing in it.
-            return verdict == Verdict.Allow && kind == AccessKind.Write && OutsideCodeGuard.MayApplyWithin(folder)
-                ? null // the guard asks about its names below a folder the user allowed (see Match)
-                : verdict;
+            return Guarded(verdict); // a user rule covers the whole tree: base rules decide nothing in it
         }
 
         var (_, baseVerdict, by, _) = Uniform(baseRules[(int)kind], folder);
@@ -255,10 +256,7 @@ public sealed class Policy : IDisposable
 
         // User rules cover parts of the tree (`--allow-read=/usr/include` inside the base rules' /usr) and the base
         // rules the rest: one verdict when both give the same one everywhere (the tree is not split for nothing).
-        return partial is { } same && same == baseVerdict
-            && !(same == Verdict.Allow && kind == AccessKind.Write && OutsideCodeGuard.MayApplyWithin(folder))
-            ? same
-            : null;
+        return partial is { } same && same == baseVerdict ? Guarded(same) : null;
     }
 
     /// <summary>Whether a rule allows every path of <paramref name="kind"/> (`--allow-read` with no value, `A`), perhaps but for some.</summary>
@@ -295,7 +293,6 @@ public sealed class Policy : IDisposable
             .ToList();
     }
 
-    /// <summary>Whether any of <paramref name="rules"/> reaches the folder's tree, and the verdict if it is the same everywhere.</summary>
     /// <summary>
     /// What <paramref name="rules"/> give the tree at <paramref name="folder"/>: Reached when a rule covers any of
     /// it; By the rule that covers all of it (the one that wins there) and Verdict its answer when no partial rule

@@ -65,7 +65,7 @@ public sealed class ProfileStore(string configDirectory)
     {
         // The usual case (no such profile) without an exception: a first exception costs a native build about
         // half a millisecond of start-up. The catches below still cover a file that goes away in between.
-        if (mayBeMissing && !File.Exists(path) && !Directory.Exists(path))
+        if (mayBeMissing && !Path.Exists(path))
         {
             return Profile.Empty(NameOf(path));
         }

@@ -56,7 +56,7 @@ public sealed record Project(string Root, string? Marker)
         for (int i = 1; ; i++)
         {
             var path = i == 1 ? stem + ".yaml" : $"{stem}-{i}.yaml";
-            if (!File.Exists(path) && !Directory.Exists(path))
+            if (!Path.Exists(path))
             {
                 return path; // free (checked first: an exception per run costs start-up time)
             }

@@ -8,7 +8,7 @@ namespace Cordon.Supervisor;
 /// </summary>
 internal sealed class ReadyThreads
 {
-    private readonly TaskCompletionSource<Action<int>?> work = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Action?> work = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Thread> threads = [];
     private readonly string name;
 
@@ -20,17 +20,6 @@ internal sealed class ReadyThreads
         Grow(count);
     }
 
-    public int Count
-    {
-        get
-        {
-            lock (threads)
-            {
-                return threads.Count;
-            }
-        }
-    }
-
     /// <summary>Starts more threads, up to <paramref name="count"/> in all; they run the work at once if it was given.</summary>
     public void Grow(int count)
     {
@@ -39,8 +28,7 @@ internal sealed class ReadyThreads
         {
             for (int i = threads.Count; i < count; i++)
             {
-                int index = i;
-                var t = new Thread(() => work.Task.GetAwaiter().GetResult()?.Invoke(index)) { IsBackground = true, Name = name + i };
+                var t = new Thread(() => work.Task.GetAwaiter().GetResult()?.Invoke()) { IsBackground = true, Name = name + i };
                 threads.Add(t);
                 started.Add(t);
             }
@@ -52,8 +40,8 @@ internal sealed class ReadyThreads
         }
     }
 
-    /// <summary>Every thread runs <paramref name="body"/> with its index, once. Only the first call counts.</summary>
-    public void Run(Action<int> body) => work.TrySetResult(body);
+    /// <summary>Every thread runs <paramref name="body"/>, once. Only the first call counts.</summary>
+    public void Run(Action body) => work.TrySetResult(body);
 
     /// <summary>The threads end without work (the run failed before they were needed). Only the first call counts.</summary>
     public void Release() => work.TrySetResult(null);

@@ -94,7 +94,7 @@ internal sealed partial class Supervisor
     {
         loopThreads = threads ?? new ReadyThreads("cordon-notify-", LoopCount);
         loops = LoopCount;
-        loopThreads.Run(_ => Loop());
+        loopThreads.Run(Loop);
     }
 
     /// <summary>Starts the rest of the <see cref="LoopCount"/> loops (a run calls it after the program was let go).</summary>

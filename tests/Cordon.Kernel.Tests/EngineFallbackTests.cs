@@ -159,27 +159,17 @@ public sealed class EngineFallbackTests : IDisposable
     }
 
     /// <summary>The kernel's lockdown mode (the bracketed word of securityfs's lockdown), read in a private mount namespace where the machine has no securityfs mounted.</summary>
-    private static string LockdownMode()
+    private string LockdownMode()
     {
         const string file = "/sys/kernel/security/lockdown";
-        string text = File.Exists(file) ? File.ReadAllText(file)
-            : Bare("unshare", "-m", "sh", "-c", $"mount -t securityfs securityfs /sys/kernel/security && cat {file}");
-        return text.Split('[', ']')[1];
-    }
-
-    private static string Bare(string program, params string[] args)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args)
+        if (File.Exists(file))
         {
-            psi.ArgumentList.Add(a);
+            return File.ReadAllText(file).Split('[', ']')[1];
         }
 
-        using var p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{program} {string.Join(' ', args)} failed: exit {p.ExitCode}");
-        return output;
+        var r = s.Bare("unshare", "-m", "sh", "-c", $"mount -t securityfs securityfs /sys/kernel/security && cat {file}");
+        Assert.True(r.ExitCode == 0, "reading the lockdown mode in a private namespace: " + r);
+        return r.Stdout.Split('[', ']')[1];
     }
 
     /// <summary>Runs the copy of cordon with the BPF object in a private mount namespace with bpffs and securityfs.</summary>

@@ -103,10 +103,6 @@ internal sealed class HostTree : IDisposable
     /// O_NONBLOCK keeps a FIFO swapped in on the host from blocking a thread; anything that is not the node's kind
     /// (or, unless <paramref name="expected"/> is null, not the node's inode) is ESTALE.
     /// </summary>
-    public Errno Open(string relative, bool directory, HostIdentity? expected, out SafeFd? fd) =>
-        Open(relative, directory, expected, out fd, out _);
-
-    /// <summary>As <see cref="Open(string, bool, HostIdentity?, out SafeFd?)"/>, with the opened file's fstat.</summary>
     public Errno Open(string relative, bool directory, HostIdentity? expected, out SafeFd? fd, out Stat st)
     {
         fd = null;

@@ -169,7 +169,7 @@ public sealed class ViewFileSystem : IDisposable
         }
 
         this.readers = readers;
-        readers.Run(_ => Serve());
+        readers.Run(Serve);
     }
 
     /// <summary>A reader thread for a mirror that will be made later, waiting for it; the others come with <see cref="StartAllReaders"/>.</summary>
