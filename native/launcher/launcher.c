@@ -645,13 +645,15 @@ static void kill_sandbox(int landlock_abi, pid_t child)
         kill(-child, SIGKILL), kill(child, SIGKILL);
 }
 
-/* Waits for the program; sends its wait status to cordon; then kills and reaps whatever is left of the sandbox.
- * Wakes on SIGCHLD, on SIGTERM (our parent-death signal: cordon died) and on EOF of the control socket. */
+/* Waits for the program; then kills and reaps whatever is left of the sandbox, and only then sends the program's
+ * wait status to cordon: "exit" tells cordon that nothing of the sandbox runs any more, so it can end without
+ * waiting for this process and the namespaces to go. Wakes on SIGCHLD, on SIGTERM (our parent-death signal: cordon
+ * died) and on EOF of the control socket. */
 static int reap(pid_t child, int landlock_abi, int signals)
 {
     /* The reaper runs under cordon's filter too: only untrapped calls from here on (send, kill, wait, poll). */
     say("child %d", (int)child);
-    int main_done = 0, cordon_gone = 0;
+    int main_done = 0, cordon_gone = 0, main_status = 0;
     while (!main_done && !cordon_gone) {
         int status;
         pid_t p;
@@ -660,7 +662,7 @@ static int reap(pid_t child, int landlock_abi, int signals)
                 /* Ctrl-Z on cordon's terminal: cordon stops itself so that the user's shell sees a stopped job. */
                 say("stop %d", WSTOPSIG(status));
             } else if (p == child) {
-                say("exit %d", status);
+                main_status = status;
                 main_done = 1;
             } /* else: an orphaned grandchild reparented to us, or one of them stopped */
         }
@@ -686,6 +688,8 @@ static int reap(pid_t child, int landlock_abi, int signals)
     kill_sandbox(landlock_abi, child);
     while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
         ;
+    if (main_done)
+        say("exit %d", main_status);
     return main_done ? 0 : 125;
 }
 

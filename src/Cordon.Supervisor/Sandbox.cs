@@ -112,14 +112,16 @@ public static class Sandbox
     /// </summary>
     public static int Run(SandboxOptions options)
     {
+        // PR_SET_PDEATHSIG fires when the *thread* that forked the launcher exits: the caller's thread, which stays
+        // in this call for the whole run (a thread of its own cost half a millisecond of every start).
         try
         {
-            return RunOnOwnThread(options);
+            return RunGuarded(options);
         }
         catch (ViewUnavailableException e) when (options.View?.FallBack is { } fallBack)
         {
             fallBack(e.Message);
-            return RunOnOwnThread(options with { View = null });
+            return RunGuarded(options with { View = null });
         }
         catch (ViewUnavailableException e)
         {
@@ -127,37 +129,16 @@ public static class Sandbox
         }
     }
 
-    private static int RunOnOwnThread(SandboxOptions options)
+    private static int RunGuarded(SandboxOptions options)
     {
-        // PR_SET_PDEATHSIG fires when the *thread* that forked the launcher exits, so the spawn must happen on a
-        // thread that lives exactly as long as the run.
-        int status = CordonFailed;
-        Exception? failure = null;
-        var thread = new Thread(() =>
+        try
         {
-            try
-            {
-                status = RunOnThisThread(options);
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        })
-        { Name = "cordon-sandbox" };
-        thread.Start();
-        thread.Join();
-        if (failure is SandboxException or ViewUnavailableException)
-        {
-            throw failure;
+            return RunOnThisThread(options);
         }
-
-        if (failure is not null)
+        catch (Exception e) when (e is not (SandboxException or ViewUnavailableException))
         {
-            throw new SandboxException("cordon failed", failure);
+            throw new SandboxException("cordon failed", e);
         }
-
-        return status;
     }
 
     private static unsafe int RunOnThisThread(SandboxOptions options)
@@ -285,15 +266,28 @@ public static class Sandbox
             StartupTrace.Mark("program started");
             SendPacket(control, "go"u8.ToArray());
 
-            // While the launcher forks and execs the program: the threads beyond the first of each kind.
-            supervisor?.StartAllLoops();
-            view?.ProgramStarting();
-
+            // The threads beyond the first of each kind start only once the program has run for GrowAfterMs: most
+            // programs a build or an agent runs end before they could use them, and their start (half a
+            // millisecond each, most of it the starting thread spinning) took a CPU from the program's own start.
+            bool grown = supervisor is null;
             int? exitStatus = null;
             int? execError = null;
             int? programPid = null;
-            while (ReceiveLine(control) is { } line)
+            while (true)
             {
+                if (!grown && !Readable(control, GrowAfterMs))
+                {
+                    grown = true;
+                    supervisor?.StartAllLoops();
+                    view?.ProgramStarting();
+                    continue;
+                }
+
+                if (ReceiveLine(control) is not { } line)
+                {
+                    break;
+                }
+
                 var words = line.Split(' ');
                 switch (words[0])
                 {
@@ -327,12 +321,29 @@ public static class Sandbox
                         exitStatus = int.Parse(words[1], CultureInfo.InvariantCulture);
                         break;
                 }
+
+                if (exitStatus is not null)
+                {
+                    break; // the reaper says it last, once it has reaped the whole sandbox
+                }
             }
 
             StartupTrace.Mark("program ended");
-            int launcherStatus = WaitFor(launcherPid);
-            StartupTrace.Mark("launcher reaped");
-            supervisor?.WaitForEnd(TimeSpan.FromSeconds(5));
+            int launcherStatus = 0;
+            if (exitStatus is null || options.JoinKernelSandbox is not null)
+            {
+                // The LSM engine removes the sandbox's cgroup next, which must be empty of the launcher too.
+                launcherStatus = WaitFor(launcherPid);
+                supervisor?.WaitForEnd(TimeSpan.FromSeconds(5));
+            }
+            else
+            {
+                // Nothing of the sandbox runs any more: the launcher's own exit (and with it the namespaces'
+                // teardown, about a millisecond) is not waited for; its process is reaped later (LeaveToReap).
+                LeaveToReap(launcherPid);
+            }
+
+            StartupTrace.Mark("sandbox gone");
             if (execError is int errno)
             {
                 options.Observer.OnIncident($"cannot run {options.ProgramPath}: {ErrnoException.Describe((Errno)errno)}");
@@ -357,7 +368,7 @@ public static class Sandbox
         }
         finally
         {
-            // After the launcher is gone: the view's FUSE connection ends with the last process that used it.
+            // After the sandbox is gone: the view's FUSE connection ends with the last process that used it.
             if (view is not null && supervisor is not null)
             {
                 view.Dispose();
@@ -392,6 +403,21 @@ public static class Sandbox
         return signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal;
     }
 
+    private static readonly List<int> Unreaped = [];
+
+    /// <summary>
+    /// Reaps <paramref name="pid"/> if it has exited, or keeps it to be reaped at the next run's end (a process that
+    /// runs several sandboxes, the tests, does not collect zombies); a process that ends leaves it to init.
+    /// </summary>
+    private static void LeaveToReap(int pid)
+    {
+        lock (Unreaped)
+        {
+            Unreaped.Add(pid);
+            Unreaped.RemoveAll(p => Libc.WaitPid(p, out _, Kernel.WALL | Kernel.WNOHANG) != 0);
+        }
+    }
+
     private static int WaitFor(int pid)
     {
         while (true)
@@ -419,6 +445,17 @@ public static class Sandbox
                 throw new SandboxException("cannot talk to the launcher: " + ErrnoException.Describe(Io.LastErrno));
             }
         }
+    }
+
+    /// <summary>How long a program runs on one notification loop and one mirror reader before the others start.</summary>
+    internal const int GrowAfterMs = 20;
+
+    /// <summary>Whether <paramref name="fd"/> has something to read (or is closed) within <paramref name="timeoutMs"/>.</summary>
+    private static bool Readable(SafeFd fd, int timeoutMs)
+    {
+        var pfd = new PollFd { Fd = fd.Fd, Events = Kernel.POLLIN };
+        int r = Libc.Poll(ref pfd, 1, timeoutMs);
+        return r != 0; // an error (EINTR) reads as "look again", through ReceiveLine's own retry
     }
 
     internal static unsafe string? ReceiveLine(SafeFd fd)
