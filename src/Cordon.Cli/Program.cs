@@ -38,7 +38,7 @@ public static class Program
     public static int Main(string[] args)
     {
         StartupTrace.Mark("main");
-        return Run(args, Console.Out, Console.Error);
+        return Run(args, new LazyConsoleWriter(() => Console.Out), new LazyConsoleWriter(() => Console.Error));
     }
 
     public static int Run(string[] args, TextWriter output, TextWriter error)

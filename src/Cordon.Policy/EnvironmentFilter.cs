@@ -109,11 +109,26 @@ public static partial class EnvironmentFilter
     public static bool CarriesCredential(string value) =>
         value.Length > 0 && (
             (value.Contains("://", StringComparison.Ordinal) && value.Contains('@') && (UrlPassword().IsMatch(value) || UrlTokenUser().IsMatch(value)))
-            || (value.Contains('=') && KeyValueSecret().IsMatch(value))
+            || (value.Contains('=') && MayHoldSecretKey(value) && KeyValueSecret().IsMatch(value))
             || (value.Contains("jdbc:", StringComparison.OrdinalIgnoreCase) && OracleUserPassword().IsMatch(value))
-            || ((value.Contains(':') || value.Contains("bearer", StringComparison.OrdinalIgnoreCase)) && AuthHeader().IsMatch(value))
+            || (MayHoldAuthHeader(value) && AuthHeader().IsMatch(value))
             || (value.Contains("-----BEGIN ", StringComparison.Ordinal) && PrivateKeyBlock().IsMatch(value))
             || (MayHoldKnownToken(value) && KnownTokenFormat().IsMatch(value)));
+
+    // The words KeyValueSecret and AuthHeader cannot match without (LS_COLORS and PATH hold '=' and ':' but none).
+    // Not for text beyond ASCII: the patterns ignore case as Unicode does (the Kelvin sign is a 'k' to them).
+    private static bool MayHoldSecretKey(string value) =>
+        !System.Text.Ascii.IsValid(value)
+        || value.Contains("pass", StringComparison.OrdinalIgnoreCase) || value.Contains("pwd", StringComparison.OrdinalIgnoreCase)
+        || value.Contains("token", StringComparison.OrdinalIgnoreCase) || value.Contains("secret", StringComparison.OrdinalIgnoreCase)
+        || value.Contains("apikey", StringComparison.OrdinalIgnoreCase) || value.Contains("api_key", StringComparison.OrdinalIgnoreCase);
+
+    private static bool MayHoldAuthHeader(string value) =>
+        !System.Text.Ascii.IsValid(value)
+        || value.Contains("bearer", StringComparison.OrdinalIgnoreCase)
+        || (value.Contains(':') && (value.Contains("authorization", StringComparison.OrdinalIgnoreCase)
+            || value.Contains("private-token", StringComparison.OrdinalIgnoreCase) || value.Contains("x-api-key", StringComparison.OrdinalIgnoreCase)
+            || value.Contains("x-auth-token", StringComparison.OrdinalIgnoreCase)));
 
     private static bool MayHoldKnownToken(string value) =>
         value.Contains("gh", StringComparison.Ordinal) || value.Contains("github_pat_", StringComparison.Ordinal)

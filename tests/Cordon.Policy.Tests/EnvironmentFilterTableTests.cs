@@ -173,6 +173,10 @@ public class EnvironmentFilterTableTests
     [InlineData("X", "sk_live_0123456789abcdefABCD")]
     [InlineData("X", "AKIAIOSFODNN7EXAMPLE")]
     [InlineData("X", "npm_abcdefghijklmnopqrstuvwxyz0123456789")]
+    // Beyond ASCII the patterns ignore case as Unicode does: a Kelvin sign is a 'k' to them (the quick checks
+    // before the patterns must not skip these).
+    [InlineData("X", "db;to\u212Aen=abcdef")]
+    [InlineData("X", "x-api-\u212Aey: abcdef")]
     public void A_value_that_carries_a_credential_is_withheld_whatever_its_name(string name, string value)
     {
         Assert.True(EnvironmentFilter.CarriesCredential(value), value);
