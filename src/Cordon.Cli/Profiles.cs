@@ -111,8 +111,9 @@ internal static class Profiles
         }
 
         const string why = "cordon's own configuration is never writable from the sandbox";
-        var paths = new[] { store.ConfigDirectory, resolver.Canonicalize(store.ConfigDirectory) }.Distinct(StringComparer.Ordinal);
-        return paths.Select(p => new Rule(AccessKind.Write, Verdict.Deny, new PathDescriptor(p), DecisionSource.Base, why)).ToList();
+        Rule Protect(string path) => new(AccessKind.Write, Verdict.Deny, new PathDescriptor(path), DecisionSource.Base, why);
+        string canonical = resolver.Canonicalize(store.ConfigDirectory);
+        return canonical == store.ConfigDirectory ? [Protect(canonical)] : [Protect(store.ConfigDirectory), Protect(canonical)];
     }
 
     /// <summary>Saves a remembered answer into the active profile. "All of this kind" answers last for the run only.</summary>

@@ -416,7 +416,15 @@ public static class Program
         string runTemp = Directory.CreateTempSubdirectory("cordon-").FullName;
         try
         {
-            var env = passed.Where(kv => kv.Key != "TMPDIR").Select(kv => $"{kv.Key}={kv.Value}").ToList();
+            var env = new List<string>(passed.Count + 1);
+            foreach (var (name, value) in passed)
+            {
+                if (name != "TMPDIR")
+                {
+                    env.Add($"{name}={value}");
+                }
+            }
+
             env.Add("TMPDIR=" + runTemp);
             var baseRules = BaseRules.For(new BaseContext(resolver.Home, runTemp, programPath) { UserTerminals = tty?.UserTerminals ?? [] });
             using var policy = new Policy.Policy(userRules.Where(r => r.Kind != AccessKind.Env), baseRules, prompter, resolver.Home)

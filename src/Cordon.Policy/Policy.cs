@@ -88,8 +88,20 @@ public sealed class Policy : IDisposable
 
     private static Rule[][] ByKind(IEnumerable<Rule> rules)
     {
-        var list = rules.ToList();
-        return Enum.GetValues<AccessKind>().Select(k => list.Where(r => r.Kind == k).ToArray()).ToArray();
+        // Loops: every run builds these, and reflection over the enum and chained operators cost start-up time in
+        // the native build.
+        var byKind = new List<Rule>[(int)AccessKind.Env + 1]; // Env is the last kind (a test checks)
+        for (int k = 0; k < byKind.Length; k++)
+        {
+            byKind[k] = [];
+        }
+
+        foreach (var r in rules)
+        {
+            byKind[(int)r.Kind].Add(r);
+        }
+
+        return Array.ConvertAll(byKind, l => l.ToArray());
     }
 
     public ValueTask<Decision> DecideAsync(Request request, CancellationToken cancellationToken)
@@ -283,14 +295,30 @@ public sealed class Policy : IDisposable
             user = userRules;
         }
 
+        // Loops, not chained operators: the view's plan asks at every start (see BuiltIn.For).
         AccessKind[] kinds = [AccessKind.Read, AccessKind.Write, AccessKind.Run];
-        return kinds.Select(k => (k, "/"))
-            .Concat(kinds
-                .SelectMany(k => user[(int)k].Concat(baseRules[(int)k]))
-                .Where(r => r.Verdict == Verdict.Allow && r.Descriptor is PathDescriptor { IsGlob: false })
-                .Select(r => (r.Kind, ((PathDescriptor)r.Descriptor).Path)))
-            .Distinct()
-            .ToList();
+        var seen = new HashSet<(AccessKind, string)>();
+        var found = new List<(AccessKind Kind, string Folder)>();
+        foreach (var k in kinds)
+        {
+            if (seen.Add((k, "/")))
+            {
+                found.Add((k, "/"));
+            }
+        }
+
+        foreach (var k in kinds)
+        {
+            foreach (var r in user[(int)k].Concat(baseRules[(int)k]))
+            {
+                if (r.Verdict == Verdict.Allow && r.Descriptor is PathDescriptor { IsGlob: false } p && seen.Add((r.Kind, p.Path)))
+                {
+                    found.Add((r.Kind, p.Path));
+                }
+            }
+        }
+
+        return found;
     }
 
     /// <summary>

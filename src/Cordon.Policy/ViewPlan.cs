@@ -15,7 +15,10 @@ public interface IHostTree
     /// <summary>What <paramref name="path"/> is, without following a symbolic link at its end.</summary>
     HostEntry Kind(string path);
 
-    /// <summary>The names in a directory (empty when it cannot be listed).</summary>
+    /// <summary>
+    /// The names in a directory (empty when it cannot be listed). The plan reads at most <see cref="ViewPlan.MaxSplit"/>
+    /// + 1 of them: a tree with more is not split, so a listing may stop there.
+    /// </summary>
     IEnumerable<string> Children(string directory);
 }
 
@@ -54,15 +57,24 @@ public static class ViewPlan
     /// <param name="terminal">The program's terminal (/dev/pts/N of cordon's pseudo-terminal), shown in the view's /dev/pts.</param>
     public static IReadOnlyList<ViewMount> Build(Policy policy, IHostTree host, bool asRoot, string? terminal = null)
     {
+        // Loops rather than chained operators here and below: every start plans (see BuiltIn.For).
         var steps = new List<ViewMount> { new("tmpfs", "/dev") };
-        var devices = Devices.Concat(policy.FolderCandidates()
-                .Where(c => c.Kind is AccessKind.Read or AccessKind.Write && c.Folder.StartsWith("/dev/", StringComparison.Ordinal)
-                    && !Descriptor.InTree("/dev/pts", c.Folder) && c.Folder != "/dev/ptmx" && c.Folder != "/dev/shm")
-                .Select(c => c.Folder))
-            .Distinct(StringComparer.Ordinal);
-        foreach (var d in devices.Where(d => host.Kind(d) != HostEntry.Missing))
+        var devices = new List<string>(Devices);
+        foreach (var c in policy.FolderCandidates())
         {
-            steps.Add(new("bind", d)); // a device node: its bind keeps the host's dev attribute
+            if (c.Kind is AccessKind.Read or AccessKind.Write && c.Folder.StartsWith("/dev/", StringComparison.Ordinal)
+                && !Descriptor.InTree("/dev/pts", c.Folder) && c.Folder != "/dev/ptmx" && c.Folder != "/dev/shm" && !devices.Contains(c.Folder))
+            {
+                devices.Add(c.Folder);
+            }
+        }
+
+        foreach (var d in devices)
+        {
+            if (host.Kind(d) != HostEntry.Missing)
+            {
+                steps.Add(new("bind", d)); // a device node: its bind keeps the host's dev attribute
+            }
         }
 
         // Opens of a terminal for writing are trapped and performed on the host's devices (a new pty from /dev/ptmx
@@ -84,18 +96,26 @@ public static class ViewPlan
         steps.Add(new("symlink", "/proc/self/fd/1", "/dev/stdout"));
         steps.Add(new("symlink", "/proc/self/fd/2", "/dev/stderr"));
         steps.Add(new("proc", "/proc"));
-        steps.AddRange(Binds(policy, host, asRoot).Select(b => new ViewMount("bind", b.Path, b.ReadOnly ? "ro,nodev" : "nodev")));
+        foreach (var (path, readOnly) in Binds(policy, host, asRoot))
+        {
+            steps.Add(new ViewMount("bind", path, readOnly ? "ro,nodev" : "nodev"));
+        }
+
         return steps;
     }
 
     /// <summary>The trees and files to bind, each at its own path, sorted so that no bind lies below another.</summary>
     public static IReadOnlyList<(string Path, bool ReadOnly)> Binds(Policy policy, IHostTree host, bool asRoot)
     {
-        var candidates = policy.FolderCandidates()
-            .Where(c => c.Kind == AccessKind.Read && c.Folder != "/")
-            .Select(c => c.Folder)
-            .Distinct(StringComparer.Ordinal)
-            .ToList();
+        var candidates = new List<string>();
+        foreach (var c in policy.FolderCandidates())
+        {
+            if (c.Kind == AccessKind.Read && c.Folder != "/" && !candidates.Contains(c.Folder))
+            {
+                candidates.Add(c.Folder);
+            }
+        }
+
         bool everything = policy.AllowsAnyPath(AccessKind.Read);
         var binds = new List<(string Path, bool ReadOnly)>();
 
@@ -138,7 +158,7 @@ public static class ViewPlan
             {
                 // A tree allowed but for some paths: bind around them, unless that takes more binds than the mirror
                 // costs (each bind is a few system calls and a mirror lookup at every start; /etc has 150 entries).
-                var names = host.Children(path).ToList();
+                var names = host.Children(path).Take(MaxSplit + 1).ToList();
                 if (names.Count > MaxSplit)
                 {
                     return;
@@ -150,13 +170,21 @@ public static class ViewPlan
             {
                 // Only on the way to an allowed tree: the next name of each candidate below, never a listing.
                 string prefix = path == "/" ? "/" : path + "/";
-                children = candidates
-                    .Where(c => c.Length > prefix.Length && c.StartsWith(prefix, StringComparison.Ordinal))
-                    .Select(c => c[prefix.Length..].Split('/')[0])
-                    .Distinct(StringComparer.Ordinal);
+                var next = new List<string>();
+                foreach (var c in candidates)
+                {
+                    if (c.Length > prefix.Length && c.StartsWith(prefix, StringComparison.Ordinal) && c[prefix.Length..].Split('/')[0] is var name && !next.Contains(name))
+                    {
+                        next.Add(name);
+                    }
+                }
+
+                children = next;
             }
 
-            foreach (var name in children.Order(StringComparer.Ordinal).ToList())
+            var ordered = new List<string>(children);
+            ordered.Sort(StringComparer.Ordinal);
+            foreach (var name in ordered)
             {
                 Walk(path == "/" ? "/" + name : path + "/" + name, depth + 1);
             }

@@ -66,8 +66,21 @@ public static class BuiltIn
     };
 
     /// <summary>The sets that apply when a program with this file name runs (<c>python3.11</c> brings python).</summary>
-    public static IReadOnlyList<string> For(string programFileName) =>
-        Tools.Where(t => t.Runs(programFileName)).Select(t => t.Set).ToList();
+    public static IReadOnlyList<string> For(string programFileName)
+    {
+        // A loop, not Where().Select(): every run asks, and in the native build a Select after another operator is
+        // a generic virtual call that the runtime resolves at its first use (a fraction of a millisecond).
+        var sets = new List<string>();
+        foreach (var t in Tools)
+        {
+            if (t.Runs(programFileName))
+            {
+                sets.Add(t.Set);
+            }
+        }
+
+        return sets;
+    }
 
     private static bool Versioned(string name, string tool) =>
         name.StartsWith(tool, StringComparison.Ordinal) && name.Length > tool.Length

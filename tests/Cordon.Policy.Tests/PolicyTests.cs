@@ -52,6 +52,10 @@ public class PolicyTests
 {
     private static readonly FakeResolver Resolver = new();
 
+    // The policy files its rules in an array indexed by kind, sized by the last kind.
+    [Fact]
+    public void Env_is_the_last_access_kind() => Assert.Equal((int)AccessKind.Env, Enum.GetValues<AccessKind>().Max(k => (int)k));
+
     private static Request Req(AccessKind kind, string resource, int pid = 42, Func<int, bool>? member = null) =>
         new(kind, kind switch { AccessKind.Write => Operation.Write, AccessKind.Run => Operation.Exec, _ => Operation.Read },
             resource, null, new Subject(new ProcessSummary(pid, "/usr/bin/x", ["x"]), pid, [], member ?? (_ => false)));

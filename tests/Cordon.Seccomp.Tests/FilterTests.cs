@@ -59,6 +59,9 @@ public class FilterTests
     public void A_number_newer_than_cordon_gets_enosys() => Expect(Enosys, SeccompData.X64(SyscallNames.Highest + 1));
 
     [Fact]
+    public void Highest_is_the_newest_call_cordon_knows() => Assert.Equal(SyscallNames.Highest, Enum.GetValues<Sys>().Max(v => (int)v));
+
+    [Fact]
     public void Clone3_looks_absent() => Expect(Enosys, SeccompData.X64((int)Sys.Clone3));
 
     [Fact]

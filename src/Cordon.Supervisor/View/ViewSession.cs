@@ -78,7 +78,15 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             StartupTrace.Mark("plan sent");
             session.ReaperPid = int.Parse(Expect(launcherPid, receive(), "reaper"), CultureInfo.InvariantCulture);
             StartupTrace.Mark("view built");
-            var bound = steps.Where(s => s.Verb == "bind" && !s.Path.StartsWith("/dev/", StringComparison.Ordinal)).Select(s => s.Path).ToList();
+            var bound = new List<string>();
+            foreach (var s in steps)
+            {
+                if (s.Verb == "bind" && !s.Path.StartsWith("/dev/", StringComparison.Ordinal))
+                {
+                    bound.Add(s.Path);
+                }
+            }
+
             session.binder = new ViewBinder(binderSocket, policy, session.mirror, host, observer, root, bound);
             foreach (var path in bound)
             {
@@ -228,14 +236,25 @@ internal sealed class ViewSession : IViewDecider, IDisposable
 
         public IEnumerable<string> Children(string directory)
         {
+            // Up to what the plan reads (IHostTree): /etc, which every run's plan looks at, has 150 names.
+            var names = new List<string>();
             try
             {
-                return Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>().ToList();
+                foreach (var entry in Directory.EnumerateFileSystemEntries(directory))
+                {
+                    names.Add(Path.GetFileName(entry));
+                    if (names.Count > ViewPlan.MaxSplit)
+                    {
+                        break;
+                    }
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 return [];
             }
+
+            return names;
         }
     }
 }
