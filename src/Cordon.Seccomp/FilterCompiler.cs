@@ -17,7 +17,18 @@ public static class FilterCompiler
 
     public static SockFilter[] Compile(FilterPlan plan)
     {
-        var duplicates = plan.Rules.GroupBy(r => r.Nr).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        // Plain loops and a sort, not grouping and ordering operators: every run compiles its filter at start-up.
+        var sorted = new List<SyscallRule>(plan.Rules);
+        sorted.Sort((a, b) => ((int)a.Nr).CompareTo((int)b.Nr));
+        var duplicates = new List<Sys>();
+        for (int i = 1; i < sorted.Count; i++)
+        {
+            if (sorted[i].Nr == sorted[i - 1].Nr && !duplicates.Contains(sorted[i].Nr))
+            {
+                duplicates.Add(sorted[i].Nr);
+            }
+        }
+
         if (duplicates.Count > 0)
         {
             throw new ArgumentException("a syscall has two rules: " + string.Join(", ", duplicates));
@@ -37,8 +48,12 @@ public static class FilterCompiler
         asm.Emit(Op.JMP | Op.JGT | Op.K, 0, 1, (uint)plan.HighestKnown);
         asm.Jump(tooNew);
 
-        var sorted = plan.Rules.OrderBy(r => (int)r.Nr).ToList();
-        var blocks = sorted.Select(_ => asm.NewLabel()).ToList();
+        var blocks = new List<Assembler.Label>(sorted.Count);
+        for (int i = 0; i < sorted.Count; i++)
+        {
+            blocks.Add(asm.NewLabel());
+        }
+
         Dispatch(asm, sorted, blocks, 0, sorted.Count - 1, fallback);
 
         asm.Mark(fallback);

@@ -1,16 +1,20 @@
+using Cordon.Interop;
+
 namespace Cordon.Supervisor;
 
 /// <summary>
-/// Named background threads started before their work is known, and handed it later. .NET's Thread.Start returns
-/// only once the new thread runs: on our machines about half a millisecond each, and a view run needs several (the
-/// notification loops, the mirror's readers). A run starts one of each while the launcher works on another CPU,
-/// and the rest (<see cref="Grow"/>) once the program is on its way.
+/// Named background threads started before their work is known, and handed it later. A view run needs several (the
+/// notification loops, the mirror's readers): it starts one of each while the launcher works on another CPU, and
+/// the rest (<see cref="Grow"/>) once the program has run for a while. They are <see cref="NativeThread"/>s: starting
+/// one does not wait for it to run.
 /// </summary>
 internal sealed class ReadyThreads
 {
     private readonly TaskCompletionSource<Action?> work = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<Thread> threads = [];
     private readonly string name;
+    private readonly object gate = new();
+    private int started;
+    private int running;
 
     /// <summary>Starts <paramref name="count"/> threads named <paramref name="name"/>0, 1, ...; each waits for <see cref="Run"/>.</summary>
     public ReadyThreads(string name, int count)
@@ -23,20 +27,13 @@ internal sealed class ReadyThreads
     /// <summary>Starts more threads, up to <paramref name="count"/> in all; they run the work at once if it was given.</summary>
     public void Grow(int count)
     {
-        var started = new List<Thread>();
-        lock (threads)
+        lock (gate)
         {
-            for (int i = threads.Count; i < count; i++)
+            for (; started < count; started++)
             {
-                var t = new Thread(() => work.Task.GetAwaiter().GetResult()?.Invoke()) { IsBackground = true, Name = name + i };
-                threads.Add(t);
-                started.Add(t);
+                running++;
+                NativeThread.Start(name + started, Body);
             }
-        }
-
-        foreach (var t in started)
-        {
-            t.Start();
         }
     }
 
@@ -46,18 +43,32 @@ internal sealed class ReadyThreads
     /// <summary>The threads end without work (the run failed before they were needed). Only the first call counts.</summary>
     public void Release() => work.TrySetResult(null);
 
-    /// <summary>Waits up to <paramref name="timeout"/> for each thread to end.</summary>
+    /// <summary>Waits up to <paramref name="timeout"/> in all for every thread to end.</summary>
     public void Join(TimeSpan timeout)
     {
-        Thread[] all;
-        lock (threads)
+        var deadline = DateTime.UtcNow + timeout;
+        lock (gate)
         {
-            all = [.. threads];
+            while (running > 0 && deadline - DateTime.UtcNow is { Ticks: > 0 } left)
+            {
+                Monitor.Wait(gate, left);
+            }
         }
+    }
 
-        foreach (var t in all)
+    private void Body()
+    {
+        try
         {
-            t.Join(timeout);
+            work.Task.GetAwaiter().GetResult()?.Invoke();
+        }
+        finally
+        {
+            lock (gate)
+            {
+                running--;
+                Monitor.PulseAll(gate);
+            }
         }
     }
 }
