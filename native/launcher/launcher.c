@@ -720,10 +720,100 @@ static int probe(void)
     return 0;
 }
 
+static int launch(int argc, char **argv);
+
+/* The next NUL-terminated string of a packet, or NULL at its end. */
+static char *next_string(char **p, char *end)
+{
+    if (*p >= end)
+        return NULL;
+    char *s = *p;
+    *p += strlen(s) + 1;
+    return s;
+}
+
+#define MAX_PARKED (256 * 1024)
+#define MAX_PARKED_ARGS 4096
+#define MAX_PARKED_ENV 8192
+
+/* --parked: cordon starts the launcher before it has read its own command line, so that this exec overlaps
+ * cordon's start-up. One packet on the control socket then brings what the command line and the environment
+ * would have: NUL-separated, the argument count and the arguments (from "cordon-launcher" on), the count of
+ * descriptors passed with SCM_RIGHTS and the number each is to have (0, 1 or 2: the program's terminal), then the
+ * program's environment. EOF instead: cordon did not run a program, and this exits without a word. Started with
+ * an empty environment, so that the user's own never sits in this process. */
+static int parked(void)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        _exit(125);
+    static char buf[MAX_PARKED];
+    static char *args[MAX_PARKED_ARGS + 1], *env[MAX_PARKED_ENV + 1];
+    union {
+        char space[CMSG_SPACE(3 * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space};
+    ssize_t n = recvmsg(CONTROL_FD, &msg, MSG_CMSG_CLOEXEC);
+    if (n <= 0)
+        _exit(125);
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+        die("the command line from cordon does not fit");
+    buf[n] = 0;
+    int fds[3], nfds = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && nfds < 3; k++)
+                memcpy(&fds[nfds++], CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+
+    /* The strings, in order; a count that does not match what follows is cordon's mistake, and fatal. */
+    char *p = buf, *end = buf + n;
+    char *field;
+    long argc = (field = next_string(&p, end)) ? strtol(field, NULL, 10) : -1;
+    if (argc < 1 || argc > MAX_PARKED_ARGS)
+        die("bad command line from cordon");
+    for (long k = 0; k < argc; k++)
+        if (!(args[k] = next_string(&p, end)))
+            die("bad command line from cordon");
+    args[argc] = NULL;
+    long targets = (field = next_string(&p, end)) ? strtol(field, NULL, 10) : -1;
+    if (targets != nfds)
+        die("bad descriptors from cordon");
+    for (int k = 0; k < nfds; k++) { /* out of 0-2 first: with cordon's own 0-2 closed, one may have come as 0 */
+        int high = fcntl(fds[k], F_DUPFD_CLOEXEC, 10);
+        if (high < 0)
+            die("fcntl(F_DUPFD_CLOEXEC)");
+        close(fds[k]);
+        fds[k] = high;
+    }
+    for (long k = 0; k < targets; k++) {
+        long to = (field = next_string(&p, end)) ? strtol(field, NULL, 10) : -1;
+        if (to < 0 || to > 2 || dup2(fds[k], (int)to) < 0)
+            die("dup2 of the program's terminal");
+    }
+    for (int k = 0; k < nfds; k++)
+        close(fds[k]);
+    size_t e = 0;
+    while (e < MAX_PARKED_ENV && (env[e] = next_string(&p, end)))
+        e++;
+    if (p < end)
+        die("the environment from cordon has too many variables");
+    env[e] = NULL;
+    environ = env;
+    return launch((int)argc, args);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "--probe"))
         return probe();
+    if (argc == 2 && !strcmp(argv[1], "--parked"))
+        return parked();
+    return launch(argc, argv);
+}
+
+static int launch(int argc, char **argv)
+{
 
     pid_t expected_parent = 0;
     int ctty = 0, listener_wanted = 1, view = 0, i = 1;

@@ -64,6 +64,12 @@ public static class Program
             }
         }
 
+        // A run's launcher starts now, while this process reads its command line, profiles and environment.
+        if (args.Length > 0)
+        {
+            Sandbox.ParkLauncher();
+        }
+
         var optionalValue = PermissionFlags.Select(f => f.Flag).ToHashSet();
         bool isRun = args.Length > 0 && args[0] == "run";
         var rest = isRun ? args[1..] : args;

@@ -154,38 +154,33 @@ public static class Sandbox
         uint programUmask = StartUmask;
         _ = Libc.Umask(0);
 
-        int* pair = stackalloc int[2];
-        Io.Check(Libc.SocketPair(Kernel.AF_UNIX, Kernel.SOCK_SEQPACKET | Kernel.SOCK_CLOEXEC, 0, pair), "socketpair");
-        using var control = new SafeFd(pair[0]);
-        int launcherPid;
-        using (var theirs = new SafeFd(pair[1]))
+        var argv = new List<string> { "cordon-launcher", "--ppid", Libc.GetPid().ToString(CultureInfo.InvariantCulture) };
+        if (options.ControllingTerminal)
         {
-            var argv = new List<string> { "cordon-launcher", "--ppid", Libc.GetPid().ToString(CultureInfo.InvariantCulture) };
-            if (options.ControllingTerminal)
-            {
-                argv.Add("--ctty");
-            }
-
-            if (options.JoinKernelSandbox is not null)
-            {
-                argv.Add("--no-listener");
-            }
-
-            if (options.View is not null)
-            {
-                argv.Add("--view");
-            }
-
-            if (options.RunAs is var (uid, gid))
-            {
-                argv.AddRange(["--user", $"{uid}:{gid}"]);
-            }
-
-            argv.AddRange(["--umask", Convert.ToString(programUmask, 8), "--keep-caps", RootCapabilities.Kept.ToString("x", CultureInfo.InvariantCulture)]);
-
-            argv.AddRange(["--", options.ProgramPath, .. options.Argv]);
-            launcherPid = Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3), .. options.Stdio]);
+            argv.Add("--ctty");
         }
+
+        if (options.JoinKernelSandbox is not null)
+        {
+            argv.Add("--no-listener");
+        }
+
+        if (options.View is not null)
+        {
+            argv.Add("--view");
+        }
+
+        if (options.RunAs is var (uid, gid))
+        {
+            argv.AddRange(["--user", $"{uid}:{gid}"]);
+        }
+
+        argv.AddRange(["--umask", Convert.ToString(programUmask, 8), "--keep-caps", RootCapabilities.Kept.ToString("x", CultureInfo.InvariantCulture)]);
+
+        argv.AddRange(["--", options.ProgramPath, .. options.Argv]);
+
+        var (launcherPid, control) = ParkedLauncher.Take(launcher, argv, options.Environment, options.Stdio) ?? SpawnLauncher(launcher, argv, options);
+        using var controlOwner = control;
 
         if (options.View is null)
         {
@@ -375,6 +370,27 @@ public static class Sandbox
             }
         }
     }
+
+    /// <summary>Starts the launcher with its command line (when none was parked for the run: see <see cref="ParkedLauncher"/>).</summary>
+    private static unsafe (int Pid, SafeFd Control) SpawnLauncher(string launcher, List<string> argv, SandboxOptions options)
+    {
+        int* pair = stackalloc int[2];
+        Io.Check(Libc.SocketPair(Kernel.AF_UNIX, Kernel.SOCK_SEQPACKET | Kernel.SOCK_CLOEXEC, 0, pair), "socketpair");
+        var control = new SafeFd(pair[0]);
+        using var theirs = new SafeFd(pair[1]);
+        try
+        {
+            return (Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3), .. options.Stdio]), control);
+        }
+        catch
+        {
+            control.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the launcher for a run about to begin, before its command line is read (see <see cref="ParkedLauncher"/>).</summary>
+    public static void ParkLauncher() => ParkedLauncher.Park(DefaultLauncherPath);
 
     internal static int TakeFd(int pid, int remoteFd, string what)
     {

@@ -57,4 +57,58 @@ public sealed class EnvironmentTests : IDisposable
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal($"|https://build:{s.Marker}@pypi.corp.example/simple|\n", r.Stdout);
     }
+
+    // The launcher a run starts before cordon has read its command line (ParkedLauncher) is started with no
+    // environment and given the program's, filtered, later: it never holds the user's own, secrets included.
+    [Fact]
+    public void The_launcher_started_early_never_holds_the_users_environment()
+    {
+        var seen = new List<string>();
+        var r = s.Cordon(["run", "--no-prompt", "--", "sleep", "2"], Planted(), whileRunning: cordon =>
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (seen.Count == 0 && DateTime.UtcNow < deadline && !cordon.HasExited)
+            {
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{cordon.Id}/task"))
+                {
+                    foreach (var child in (ReadOrEmpty(Path.Combine(task, "children"))).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        if (ReadOrEmpty($"/proc/{child}/cmdline").StartsWith("cordon-launcher", StringComparison.Ordinal))
+                        {
+                            seen.Add(ReadOrEmpty($"/proc/{child}/environ"));
+                        }
+                    }
+                }
+
+                Thread.Sleep(20);
+            }
+        });
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.NotEmpty(seen);
+        Assert.All(seen, environ => Assert.DoesNotContain(s.Marker, environ, StringComparison.Ordinal));
+    }
+
+    // The command line and environment go to that launcher in one packet; one too large for it (here 3 x 100 KB)
+    // gets a launcher started with them, as before.
+    [Fact]
+    public void A_large_environment_reaches_the_program_whole()
+    {
+        var big = new string('x', 100_000);
+        var env = new Dictionary<string, string> { ["CORDON_TEST_BIG1"] = big, ["CORDON_TEST_BIG2"] = big, ["CORDON_TEST_BIG3"] = big + "y" };
+        var r = s.Cordon(["run", "--no-prompt", "--", "sh", "-c", "printf '%s %s %s' ${#CORDON_TEST_BIG1} ${#CORDON_TEST_BIG2} ${#CORDON_TEST_BIG3}"], env);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("100000 100000 100001", r.Stdout);
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
 }
