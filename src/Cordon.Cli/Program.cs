@@ -64,8 +64,9 @@ public static class Program
             }
         }
 
-        // A run's launcher starts now, while this process reads its command line, profiles and environment.
-        if (args.Length > 0)
+        // A run's launcher starts now, while this process reads its command line, profiles and environment (not for
+        // help or the version, which run nothing).
+        if (args.Length > 0 && !args.Contains("--help") && !args.Contains("-h") && !args.Contains("--version"))
         {
             Sandbox.ParkLauncher();
         }

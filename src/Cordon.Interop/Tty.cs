@@ -37,6 +37,15 @@ public static unsafe partial class Tty
     public const ulong TIOCGWINSZ = 0x5413;
     public const ulong TIOCSWINSZ = 0x5414;
 
+    /// <summary>_IOW('T', 0x36, int): on a pseudo-terminal's master, sends a signal to the slave's foreground group.</summary>
+    public const ulong TIOCSIG = 0x40045436;
+
+    /// <summary>c_lflag ISIG: the terminal turns the INTR, QUIT and SUSP characters into signals.</summary>
+    public const uint ISIG = 0x1;
+
+    /// <summary>c_cc index of the INTR character.</summary>
+    public const int VINTR = 0;
+
     [LibraryImport(C, EntryPoint = "tcgetattr", SetLastError = true)]
     public static partial int GetAttr(int fd, out Termios termios);
 
@@ -67,6 +76,9 @@ public static unsafe partial class Tty
     [LibraryImport(C, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, ulong request, ref WinSize size);
 
+    [LibraryImport(C, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, ulong request, nint argument);
+
     [LibraryImport(C, EntryPoint = "pipe2", SetLastError = true)]
     private static partial int Pipe2(int* fds, int flags);
 
@@ -85,6 +97,17 @@ public static unsafe partial class Tty
     public static partial int GetPid();
 
     /// <summary>The window size of a terminal, or null when <paramref name="fd"/> is not one.</summary>
+    /// <summary>
+    /// What Ctrl-C typed on a pseudo-terminal does where the slave's termios turn it into SIGINT (ISIG, INTR = ^C):
+    /// the slave's foreground group gets SIGINT, here at once (TIOCSIG on the master). False, and nothing sent, where
+    /// Ctrl-C is an ordinary character (a full-screen program in raw mode) or the master cannot be asked.
+    /// </summary>
+    public static bool SignalInterrupt(int masterFd)
+    {
+        const int SIGINT = 2;
+        return GetAttr(masterFd, out var t) == 0 && (t.LFlag & ISIG) != 0 && t.CC[VINTR] == 3 && Ioctl(masterFd, TIOCSIG, SIGINT) == 0;
+    }
+
     public static WinSize? GetSize(int fd)
     {
         var ws = default(WinSize);

@@ -43,12 +43,19 @@ internal sealed class ParkedLauncher
         }
 
         var started = new TaskCompletionSource<ParkedLauncher?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        parked = started.Task;
-        NativeThread.Start("cordon-spawn", () =>
+        try
         {
-            started.SetResult(Spawn(path));
-            Thread.Sleep(Timeout.Infinite);
-        });
+            NativeThread.Start("cordon-spawn", () =>
+            {
+                started.SetResult(Spawn(path));
+                Thread.Sleep(Timeout.Infinite);
+            });
+            parked = started.Task;
+        }
+        catch (ErrnoException)
+        {
+            // no thread: the run starts its launcher itself
+        }
     }
 
     private static unsafe ParkedLauncher? Spawn(string path)

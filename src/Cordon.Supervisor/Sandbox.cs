@@ -112,8 +112,9 @@ public static class Sandbox
     /// </summary>
     public static int Run(SandboxOptions options)
     {
-        // PR_SET_PDEATHSIG fires when the *thread* that forked the launcher exits: the caller's thread, which stays
-        // in this call for the whole run (a thread of its own cost half a millisecond of every start).
+        // PR_SET_PDEATHSIG fires when the *thread* that forked the launcher exits: a parked launcher's thread, which
+        // never ends, or else the caller's, which stays in this call for the whole run (a thread of its own cost
+        // half a millisecond of every start).
         try
         {
             return RunGuarded(options);

@@ -53,7 +53,7 @@ public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
             tty.Release();
             if (interrupted)
             {
-                tty.Type([CtrlC]);
+                tty.Interrupt();
             }
 
             return answer;

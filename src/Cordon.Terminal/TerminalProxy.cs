@@ -299,8 +299,23 @@ public sealed class TerminalProxy : IDisposable
         }
     }
 
-    /// <summary>Sends bytes to the program as if typed (Ctrl-C pressed at a prompt reaches the program too).</summary>
+    /// <summary>Sends bytes to the program as if typed.</summary>
     public void Type(ReadOnlySpan<byte> bytes) => FdIo.WriteAll(master.Fd, bytes);
+
+    /// <summary>
+    /// Ctrl-C for the program, pressed at a question. Where its terminal turns Ctrl-C into SIGINT, the foreground
+    /// group gets the signal at once (TIOCSIG), before the question's answer lets the program go on: a typed ^C
+    /// becomes the signal only when a kernel worker processes the terminal's input, and a program that had already
+    /// taken the denial and exited normally would not be seen as interrupted (its shell then goes on). Otherwise
+    /// (a full-screen program reads Ctrl-C as a key) the byte, as typed.
+    /// </summary>
+    public void Interrupt()
+    {
+        if (!Tty.SignalInterrupt(master.Fd))
+        {
+            Type([3]);
+        }
+    }
 
     /// <summary>Columns of the real terminal (80 when unknown).</summary>
     public int Columns => Tty.GetSize(input) is { Cols: > 0 } s ? s.Cols : 80;

@@ -252,6 +252,23 @@ public sealed class TerminalTests : IDisposable
         Assert.DoesNotContain(s.Marker, t.Screen(), StringComparison.Ordinal);
     }
 
+    // The Ctrl-C must be there when the denial lets the program go on: a ^C typed into the program's terminal becomes
+    // SIGINT only when a kernel worker processes that input, and a program that took the denial and exited normally
+    // first looked, to its shell, like one that was not interrupted (the shell went on: a flaky hang of the test
+    // above). The program blocks SIGINT, so that it can look for it right after the denial.
+    [Fact]
+    public void Ctrl_c_at_a_question_is_a_pending_sigint_when_the_denial_arrives()
+    {
+        string script = "import signal; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\n"
+            + $"try:\n    open(\"{s.Secret}\")\nexcept PermissionError:\n"
+            + "    print(\"SIGINT \" + (\"pending\" if signal.SIGINT in signal.sigpending() else \"missing\"), flush=True)\n";
+        using var t = new Tmux(s, Tmux.Cordon($"run --allow-read={s.Work} -- python3 -c '{script}'"));
+        t.WaitFor("wants to read");
+        t.Keys("C-c");
+        t.WaitFor("SIGINT ");
+        Assert.Contains("SIGINT pending", t.Screen(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Ctrl_z_stops_cordon_like_any_job_and_fg_continues_it()
     {
