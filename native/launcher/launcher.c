@@ -732,6 +732,7 @@ static char *next_string(char **p, char *end)
     return s;
 }
 
+/* cordon sends a parked launcher no more than these (ParkedLauncher.cs); a larger run gets a launcher of its own. */
 #define MAX_PARKED (256 * 1024)
 #define MAX_PARKED_ARGS 4096
 #define MAX_PARKED_ENV 8192
@@ -814,7 +815,6 @@ int main(int argc, char **argv)
 
 static int launch(int argc, char **argv)
 {
-
     pid_t expected_parent = 0;
     int ctty = 0, listener_wanted = 1, view = 0, i = 1;
     long uid = -1, gid = -1;

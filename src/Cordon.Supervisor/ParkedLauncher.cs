@@ -16,6 +16,10 @@ internal sealed class ParkedLauncher
     /// <summary>The most a packet may hold; a larger command line and environment get a launcher of their own.</summary>
     private const int MaxPacket = 200 * 1024;
 
+    /// <summary>The most arguments and variables the launcher takes in a packet (launcher.c, MAX_PARKED_ARGS and _ENV).</summary>
+    private const int MaxArguments = 4096;
+    private const int MaxVariables = 8192;
+
     private static Task<ParkedLauncher?>? parked;
 
     private readonly string path;
@@ -93,7 +97,8 @@ internal sealed class ParkedLauncher
             return null;
         }
 
-        if (p.path == path && stdio.All(s => s.To is >= 0 and <= 2) && stdio.Count <= 3 && p.Send(Packet(argv, environment, stdio), stdio))
+        if (p.path == path && stdio.All(s => s.To is >= 0 and <= 2) && stdio.Count <= 3 && argv.Count <= MaxArguments
+            && environment.Count <= MaxVariables && p.Send(Packet(argv, environment, stdio), stdio))
         {
             return (p.pid, p.control);
         }
