@@ -10,7 +10,8 @@ public class NativeThreadTests
     public async Task The_body_runs_on_a_thread_of_its_own_with_the_name_given_and_start_does_not_wait_for_it()
     {
         using var go = new ManualResetEventSlim();
-        var done = new TaskCompletionSource<(int Tid, string Comm)>();
+        int mine = Environment.CurrentManagedThreadId; // before the await: its continuation may run on any thread
+        var done = new TaskCompletionSource<(int Tid, string Comm)>(TaskCreationOptions.RunContinuationsAsynchronously);
         NativeThread.Start("cordon-test-thr", () =>
         {
             go.Wait(); // runs only once Start has returned: Start does not wait for the thread
@@ -20,14 +21,14 @@ public class NativeThreadTests
         });
         go.Set();
         var (tid, comm) = await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.NotEqual(Environment.CurrentManagedThreadId, tid);
+        Assert.NotEqual(mine, tid);
         Assert.Equal("cordon-test-thr", comm);
     }
 
     [Fact]
     public async Task A_long_name_is_cut_to_what_the_kernel_keeps()
     {
-        var done = new TaskCompletionSource<string>();
+        var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         NativeThread.Start("cordon-a-name-longer-than-fifteen", () => done.SetResult(File.ReadAllText("/proc/thread-self/comm").TrimEnd('\n')));
         Assert.Equal("cordon-a-name-l", await done.Task.WaitAsync(TimeSpan.FromSeconds(10)));
     }
