@@ -76,9 +76,6 @@ public static unsafe partial class Tty
     [LibraryImport(C, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, ulong request, ref WinSize size);
 
-    [LibraryImport(C, EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int Ioctl(int fd, ulong request, nint argument);
-
     [LibraryImport(C, EntryPoint = "pipe2", SetLastError = true)]
     private static partial int Pipe2(int* fds, int flags);
 
@@ -104,8 +101,7 @@ public static unsafe partial class Tty
     /// </summary>
     public static bool SignalInterrupt(int masterFd)
     {
-        const int SIGINT = 2;
-        return GetAttr(masterFd, out var t) == 0 && (t.LFlag & ISIG) != 0 && t.CC[VINTR] == 3 && Ioctl(masterFd, TIOCSIG, SIGINT) == 0;
+        return GetAttr(masterFd, out var t) == 0 && (t.LFlag & ISIG) != 0 && t.CC[VINTR] == 3 && Libc.Ioctl(masterFd, TIOCSIG, Kernel.SIGINT) == 0;
     }
 
     public static WinSize? GetSize(int fd)

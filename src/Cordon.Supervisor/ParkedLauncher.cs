@@ -62,23 +62,15 @@ internal sealed class ParkedLauncher
         }
     }
 
-    private static unsafe ParkedLauncher? Spawn(string path)
+    private static ParkedLauncher? Spawn(string path)
     {
-        int* pair = stackalloc int[2];
-        if (Libc.SocketPair(Kernel.AF_UNIX, Kernel.SOCK_SEQPACKET | Kernel.SOCK_CLOEXEC, 0, pair) != 0)
-        {
-            return null;
-        }
-
-        var ours = new SafeFd(pair[0]);
-        using var theirs = new SafeFd(pair[1]);
         try
         {
-            return new ParkedLauncher(path, Interop.Spawn.Start(path, ["cordon-launcher", "--parked"], [], [(theirs.Fd, 3)]), ours);
+            var (pid, control) = Sandbox.StartLauncher(path, ["cordon-launcher", "--parked"], [], []);
+            return new ParkedLauncher(path, pid, control);
         }
         catch (ErrnoException)
         {
-            ours.Dispose();
             return null;
         }
     }

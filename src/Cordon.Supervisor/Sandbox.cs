@@ -180,7 +180,7 @@ public static class Sandbox
 
         argv.AddRange(["--", options.ProgramPath, .. options.Argv]);
 
-        var (launcherPid, control) = ParkedLauncher.Take(launcher, argv, options.Environment, options.Stdio) ?? SpawnLauncher(launcher, argv, options);
+        var (launcherPid, control) = ParkedLauncher.Take(launcher, argv, options.Environment, options.Stdio) ?? StartLauncher(launcher, argv, options.Environment, options.Stdio);
         using var controlOwner = control;
 
         if (options.View is null)
@@ -372,8 +372,12 @@ public static class Sandbox
         }
     }
 
-    /// <summary>Starts the launcher with its command line (when none was parked for the run: see <see cref="ParkedLauncher"/>).</summary>
-    private static unsafe (int Pid, SafeFd Control) SpawnLauncher(string launcher, List<string> argv, SandboxOptions options)
+    /// <summary>
+    /// Starts the launcher with <paramref name="argv"/> and <paramref name="environment"/>, its end of a new control
+    /// socket as fd 3 and <paramref name="stdio"/> mapped; returns its pid and cordon's end. Both a run without a
+    /// parked launcher and <see cref="ParkedLauncher"/> start it this way.
+    /// </summary>
+    internal static unsafe (int Pid, SafeFd Control) StartLauncher(string launcher, IReadOnlyList<string> argv, IReadOnlyList<string> environment, IReadOnlyList<(int From, int To)> stdio)
     {
         int* pair = stackalloc int[2];
         Io.Check(Libc.SocketPair(Kernel.AF_UNIX, Kernel.SOCK_SEQPACKET | Kernel.SOCK_CLOEXEC, 0, pair), "socketpair");
@@ -381,7 +385,7 @@ public static class Sandbox
         using var theirs = new SafeFd(pair[1]);
         try
         {
-            return (Spawn.Start(launcher, argv, options.Environment, [(theirs.Fd, 3), .. options.Stdio]), control);
+            return (Spawn.Start(launcher, argv, environment, [(theirs.Fd, 3), .. stdio]), control);
         }
         catch
         {
