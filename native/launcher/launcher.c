@@ -256,16 +256,39 @@ static void await(const char *word)
     }
 }
 
-/* A new mount namespace, and for a user who is not root a new user namespace to own it, whose id maps cordon
- * writes from outside before it says "mapped". Root keeps its own user namespace: a program's capabilities in a
- * child one would not reach the host's network (raw sockets, ports below 1024), and root needs none to mount. */
+static void write_proc_self(const char *file, const char *text)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/%s", file);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        die("open %s", path);
+    size_t len = strlen(text);
+    if (write(fd, text, len) != (ssize_t)len)
+        die("write %s", path);
+    close(fd);
+}
+
+/* A new mount namespace, and for a user who is not root a new user namespace to own it, which maps only the
+ * user's own uid and gid. Root keeps its own user namespace: a program's capabilities in a child one would not
+ * reach the host's network (raw sockets, ports below 1024), and root needs none to mount. */
 static void view_enter_namespaces(void)
 {
-    int flags = CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    int flags = CLONE_NEWNS | (uid == 0 ? 0 : CLONE_NEWUSER);
     if (unshare(flags) != 0)
         die("unshare(%s)", flags & CLONE_NEWUSER ? "CLONE_NEWUSER | CLONE_NEWNS" : "CLONE_NEWNS");
-    say("userns");
-    await("mapped");
+    if (flags & CLONE_NEWUSER) {
+        /* The user's own ids and no others: all a process may map in its own new namespace without a capability in
+         * the parent one (user_namespaces(7)); gid_map takes it only once setgroups is denied. */
+        char map[64];
+        write_proc_self("setgroups", "deny\n");
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+        write_proc_self("uid_map", map);
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+        write_proc_self("gid_map", map);
+    }
     /* Nothing mounted here may propagate back to the host, and nothing of the host's later mounts may come in. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         die("mount(/, MS_REC | MS_PRIVATE)");

@@ -42,6 +42,12 @@ public static class CommandSplit
             }
         }
 
-        return (options, args.Skip(i).ToList());
+        var program = new List<string>(args.Count - i);
+        for (; i < args.Count; i++)
+        {
+            program.Add(args[i]);
+        }
+
+        return (options, program);
     }
 }

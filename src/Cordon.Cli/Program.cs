@@ -369,9 +369,13 @@ public static class Program
             }
         }
 
-        var environment = Environment.GetEnvironmentVariables()
-            .Cast<System.Collections.DictionaryEntry>()
-            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+        var variables = Environment.GetEnvironmentVariables();
+        var environment = new Dictionary<string, string>(variables.Count, StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in variables)
+        {
+            environment[(string)e.Key] = (string?)e.Value ?? "";
+        }
+
         string? found = ProgramLocator.Find(program[0], environment.GetValueOrDefault("PATH"), resolver.WorkingDirectory);
         if (found is null)
         {

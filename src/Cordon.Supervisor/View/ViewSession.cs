@@ -50,10 +50,6 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             var host = new PlanTree();
             var steps = ViewPlan.Build(policy, host, root, terminal);
             StartupTrace.Mark("view planned");
-            Expect(launcherPid, receive(), "userns");
-            StartupTrace.Mark("launcher started");
-            WriteIdMaps(launcherPid);
-            send("mapped"u8.ToArray());
             readers = ViewFileSystem.ReaderThreads();
             meanwhile();
             var fuse = Expect(launcherPid, receive(), "fuse").Split(' ');
@@ -190,30 +186,6 @@ internal sealed class ViewSession : IViewDecider, IDisposable
         }
 
         return line.Length > word.Length ? line[(word.Length + 1)..] : "";
-    }
-
-    /// <summary>
-    /// The launcher's new user namespace maps only the user's own ids, written from outside by cordon, the
-    /// namespace's owner (a process inside may map only its own uid, and gid_map needs setgroups denied first).
-    /// </summary>
-    private static void WriteIdMaps(int pid)
-    {
-        int uid = Libc.GetEUid();
-        try
-        {
-            if (uid != 0) // root's view has no user namespace of its own (native/launcher/README.md, V1)
-            {
-                int gid = Libc.GetEGid();
-                File.WriteAllText($"/proc/{pid}/setgroups", "deny\n");
-                File.WriteAllText($"/proc/{pid}/uid_map", $"{uid} {uid} 1\n");
-                File.WriteAllText($"/proc/{pid}/gid_map", $"{gid} {gid} 1\n");
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _ = Libc.Kill(pid, Kernel.SIGKILL);
-            throw new ViewUnavailableException("writing the user namespace's id maps: " + e.Message);
-        }
     }
 
     /// <summary>The host's file system, for the plan (lstat and a directory listing).</summary>
