@@ -58,6 +58,9 @@ public static class Fuse
     /// <summary>fuse_open_out.open_flags: keep the page cache across opens (the helper's bytes never change).</summary>
     public const uint FopenKeepCache = 1 << 1;
 
+    /// <summary>fuse_open_out.open_flags: send no FLUSH when the file is closed (Linux 5.16+; older kernels ignore it).</summary>
+    public const uint FopenNoFlush = 1 << 5;
+
     // enum fuse_notify_code: unsolicited messages from the server, sent in the out header's error field.
     public const int NotifyInvalInode = 2;
     public const int NotifyInvalEntry = 3;

@@ -191,7 +191,35 @@ public static class ViewPlan
         }
 
         Walk("/", 0);
+
+        // The loader's cache, read by every dynamically linked program as it starts: in a tree left to the mirror (as
+        // /etc is, too many names to bind around its denied parts), each exec would open it through cordon.
+        foreach (var file in StartFiles)
+        {
+            if (binds.Count < MaxBinds && !asRoot && host.Kind(file) == HostEntry.File && !Covered(binds, file) && StaysPut(policy, file)
+                && policy.Match(LaunchRequest(AccessKind.Read, file))?.Verdict == Verdict.Allow)
+            {
+                binds.Add((file, policy.FolderVerdict(AccessKind.Write, file, asRoot) == Verdict.Deny));
+            }
+        }
+
         return binds;
+    }
+
+    /// <summary>Files bound on their own wherever the rules allow reading them and no bind covers them already.</summary>
+    public static readonly IReadOnlyList<string> StartFiles = ["/etc/ld.so.cache"];
+
+    private static bool Covered(List<(string Path, bool ReadOnly)> binds, string path)
+    {
+        foreach (var (bound, _) in binds)
+        {
+            if (Descriptor.InTree(bound, path))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

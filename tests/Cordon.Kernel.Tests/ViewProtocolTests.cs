@@ -65,7 +65,8 @@ public sealed class ViewProtocolTests : IDisposable
         var open = Ask(Fuse.Open, node, Bytes(new FuseOpenIn()));
         Assert.Equal(0, open.Error);
         ulong handle = MemoryMarshal.Read<FuseOpenOut>(open.Body).Fh;
-        Assert.Equal(0u, MemoryMarshal.Read<FuseOpenOut>(open.Body).OpenFlags); // the first open: no keep_cache; never direct_io
+        // The first open: no keep_cache, never direct_io; no FLUSH at its close (nothing is written through the mirror).
+        Assert.Equal(Fuse.FopenNoFlush, MemoryMarshal.Read<FuseOpenOut>(open.Body).OpenFlags);
         var read = Ask(Fuse.Read, node, Bytes(new FuseReadIn { Fh = handle, Size = 4096 }));
         Assert.Equal("contents of f\n", Encoding.UTF8.GetString(read.Body));
         Assert.Equal(-(int)Errno.EBADF, Ask(Fuse.ReadDir, node, Bytes(new FuseReadIn { Fh = handle, Size = 4096 })).Error);

@@ -85,6 +85,29 @@ public class ViewPlanTests
     }
 
     [Fact]
+    public void The_loaders_cache_is_bound_on_its_own_in_an_etc_left_to_the_mirror_unless_a_rule_keeps_it_out()
+    {
+        // An /etc with more names than the plan splits around its secrets is the mirror's; every exec's loader still
+        // reads ld.so.cache, so that one file is bound by itself (where the rules allow reading it and it stays put).
+        var names = Enumerable.Range(0, ViewPlan.MaxSplit + 1).Select(i => $"/etc/f{i}").ToList();
+        var host = new FakeTree(["/usr/", "/etc/", "/etc/shadow", "/etc/ld.so.cache", .. names, "/home/", "/home/u/", "/tmp/", "/tmp/cordon-run/"]);
+        List<string> BindsOn(Policy p, bool asRoot = false) => ViewPlan.Binds(p, host, asRoot).Select(b => b.Path).ToList();
+
+        var binds = BindsOn(Build());
+        Assert.Contains("/etc/ld.so.cache", binds);
+        Assert.DoesNotContain("/etc", binds);
+        Assert.DoesNotContain("/etc/f0", binds);
+        Assert.DoesNotContain("/etc/ld.so.cache", BindsOn(Build(Deny("/etc/ld.so.cache"))));
+        Assert.DoesNotContain("/etc/ld.so.cache", BindsOn(Build(new Rule(AccessKind.Write, Verdict.Allow, new PathDescriptor("/etc"), DecisionSource.Flag, "/etc"))));
+        Assert.DoesNotContain("/etc/ld.so.cache", BindsOn(Build(), asRoot: true));
+        Assert.DoesNotContain("/etc/ld.so.cache", ViewPlan.Binds(Build(), new FakeTree("/usr/", "/etc/", "/etc/f0", "/tmp/"), false).Select(b => b.Path));
+
+        // An /etc small enough to bind around its secrets binds the file as one of its names, once.
+        var small = new FakeTree("/usr/", "/etc/", "/etc/shadow", "/etc/ld.so.cache", "/etc/passwd", "/tmp/");
+        Assert.Single(ViewPlan.Binds(Build(), small, false), b => b.Path == "/etc/ld.so.cache");
+    }
+
+    [Fact]
     public void As_root_the_base_grants_are_left_to_the_mirror_but_the_users_rules_are_bound()
     {
         var binds = Binds(Build(Allow("/home/u/project")), asRoot: true);

@@ -730,7 +730,10 @@ public sealed class ViewFileSystem : IDisposable
             ulong fh = (ulong)Interlocked.Increment(ref nextHandle);
             var handle = new OpenHandle(fd!, directory);
             handles[fh] = handle;
-            if (!Reply(unique, new FuseOpenOut { Fh = fh, OpenFlags = KeepCache(node, st) ? Fuse.FopenKeepCache : 0 }) && handles.TryRemove(fh, out _))
+            // Nothing is ever written through the mirror, so a close has nothing to flush: no FLUSH at all (on kernels
+            // before 5.16, which ignore the flag, the first FLUSH is answered ENOSYS, below).
+            uint flags = (KeepCache(node, st) ? Fuse.FopenKeepCache : 0) | (directory ? 0 : Fuse.FopenNoFlush);
+            if (!Reply(unique, new FuseOpenOut { Fh = fh, OpenFlags = flags }) && handles.TryRemove(fh, out _))
             {
                 handle.Dispose(); // the request is gone (its thread was killed): no RELEASE will come
             }
