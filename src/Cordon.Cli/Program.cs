@@ -71,10 +71,15 @@ public static class Program
             Sandbox.ParkLauncher();
         }
 
-        var optionalValue = PermissionFlags.Select(f => f.Flag).ToHashSet();
+        var optionalValue = new HashSet<string>(PermissionFlags.Length, StringComparer.Ordinal);
+        foreach (var f in PermissionFlags)
+        {
+            optionalValue.Add(f.Flag);
+        }
+
         bool isRun = args.Length > 0 && args[0] == "run";
         var rest = isRun ? args[1..] : args;
-        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string> { "--prompt-timeout", "--profile", "--log", "--learn", "--engine", "--denied-exit" });
+        var (options, program) = CommandSplit.Split(rest, optionalValue, new HashSet<string>(StringComparer.Ordinal) { "--prompt-timeout", "--profile", "--log", "--learn", "--engine", "--denied-exit" });
         var parseArgs = isRun ? ["run", .. options] : options;
 
         // A run parses its options with only the command it uses (every sandboxed command pays for building the

@@ -155,7 +155,7 @@ public static class FilterCompiler
     /// <summary>Collects instructions with symbolic JA targets and resolves them at the end.</summary>
     private sealed class Assembler
     {
-        private readonly List<SockFilter> code = [];
+        private readonly List<SockFilter> code = new(1024); // a run's filter is about 700 instructions: no regrowth
         private readonly List<(int At, Label Target)> fixups = [];
         private readonly List<int> positions = [];
 
