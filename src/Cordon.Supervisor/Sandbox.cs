@@ -144,6 +144,12 @@ public static class Sandbox
 
     private static unsafe int RunOnThisThread(SandboxOptions options)
     {
+        if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+        {
+            // The filter checks the architecture first and kills a call of any other (docs/filter.md).
+            throw new SandboxException($"cordon runs programs on x86_64 only, not {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture} (its seccomp filter knows only x86_64's system calls)");
+        }
+
         string launcher = options.LauncherPath ?? DefaultLauncherPath;
         if (!File.Exists(launcher))
         {
