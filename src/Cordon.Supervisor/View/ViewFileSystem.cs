@@ -215,7 +215,13 @@ public sealed class ViewFileSystem : IDisposable
     }
 
     /// <summary>Stops the readers, withdraws pending decisions and closes the device.</summary>
-    public void Dispose()
+    public void Dispose() => Close(TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// Stops the readers, waiting for them at most <paramref name="wait"/> (each holds its own reference to the
+    /// device, which closes when the last one returns), and ends the pending requests and open files.
+    /// </summary>
+    public void Close(TimeSpan wait)
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0)
         {
@@ -227,7 +233,7 @@ public sealed class ViewFileSystem : IDisposable
         _ = Libc.Write(stop.Fd, one, one.Length);
         // A reader in a host call that hangs (a dead network file system) is left behind: it holds its own reference
         // to the device, which closes when it returns.
-        readers.Join(TimeSpan.FromSeconds(5));
+        readers.Join(wait);
 
         List<Pending> waiting;
         lock (gate)

@@ -160,10 +160,13 @@ internal sealed class ViewSession : IViewDecider, IDisposable
         return int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
     }
 
-    public void Dispose()
+    public void Dispose() => Close(TimeSpan.FromSeconds(5));
+
+    /// <summary>Ends the binder and the mirror, waiting at most <paramref name="wait"/> for its readers to stop.</summary>
+    public void Close(TimeSpan wait)
     {
         binder?.Dispose();
-        mirror?.Dispose();
+        mirror?.Close(wait);
     }
 
     /// <summary>The launcher's next message must start with <paramref name="word"/>; returns the rest.</summary>
