@@ -44,6 +44,35 @@ public static unsafe partial class Libc
     [LibraryImport(C, EntryPoint = "umask")]
     public static partial uint Umask(uint mask);
 
+    [LibraryImport(C, EntryPoint = "getrandom", SetLastError = true)]
+    private static partial nint GetRandom(void* buffer, nuint length, uint flags);
+
+    /// <summary>
+    /// Fills <paramref name="buffer"/> from the kernel's random source (getrandom(2)). .NET's RandomNumberGenerator
+    /// calls OpenSSL on Linux, and the native build aborts the process where libssl is not installed.
+    /// </summary>
+    public static void RandomBytes(Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            for (int done = 0; done < buffer.Length;)
+            {
+                nint n = GetRandom(p + done, (nuint)(buffer.Length - done), 0);
+                if (n < 0)
+                {
+                    if (Io.LastErrno == Errno.EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw new ErrnoException("getrandom", Io.LastErrno);
+                }
+
+                done += (int)n;
+            }
+        }
+    }
+
     [LibraryImport(C, EntryPoint = "getpid")]
     public static partial int GetPid();
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Cordon.Policy;
 
 namespace Cordon.Profiles;
@@ -169,7 +168,7 @@ public sealed class ProfileStore(string configDirectory)
     // Project profiles: a repository may ship .cordon.yaml, but a repository is exactly what is not trusted. It is
     // used only after `cordon profile trust`, which records its SHA-256; any change makes it untrusted again.
 
-    public static string Hash(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+    public static string Hash(string path) => Convert.ToHexStringLower(Sha256.Hash(File.ReadAllBytes(path)));
 
     public bool IsTrusted(string path) =>
         File.Exists(TrustFile) && File.ReadAllLines(TrustFile).Contains($"{Hash(path)}  {Path.GetFullPath(path)}");

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
+using Cordon.Interop;
 using Cordon.Policy;
 
 namespace Cordon.Supervisor;
@@ -63,7 +63,9 @@ internal sealed class DnsNames
     {
         // A random id and cordon's own socket, connected to the server: the kernel drops datagrams from anyone else,
         // and a reply must echo this id and this question to be believed (DnsWire.Answers).
-        ushort id = (ushort)RandomNumberGenerator.GetInt32(0x10000);
+        Span<byte> random = stackalloc byte[2];
+        Libc.RandomBytes(random);
+        ushort id = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(random);
         var query = DnsWire.Query(id, (question.Name, question.Type));
         var reply = new byte[4096];
         using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
