@@ -836,55 +836,6 @@ int main(int argc, char **argv)
     return launch(argc, argv);
 }
 
-/* What the reaper's child needs to become the program. */
-struct program {
-    const char *path;
-    char **argv;
-    int landlock_abi, umask, ctty, listener;
-};
-
-/* Forks the program: returns its pid in the reaper; in the child, never returns. */
-static pid_t start_program(const struct program *p)
-{
-    pid_t reaper = getpid();
-    pid_t child = fork();
-    if (child < 0)
-        die("fork");
-    if (child > 0) {
-        if (p->ctty)
-            setpgid(child, child); /* also in the child, so that it holds whichever of the two runs first */
-        return child;
-    }
-    /* The program dies with the reaper, and lives in a Landlock domain nested in the reaper's: from here on
-     * nothing it starts can signal, stop, trace, or read the memory, environment or descriptors of the reaper
-     * (which holds cordon's control socket), while the reaper can still kill all of it. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-        die("prctl(PR_SET_PDEATHSIG)");
-    if (getppid() != reaper)
-        _exit(125);
-    if (p->listener >= 0)
-        close(p->listener); /* close-on-exec already; the program has no use for it before its exec either */
-    if (p->landlock_abi > 0 && join_landlock_domain() != p->landlock_abi)
-        die("nested Landlock domain");
-    if (p->umask >= 0)
-        umask((mode_t)p->umask);
-    if (p->ctty) {
-        /* The program leads its own process group, in the foreground of cordon's pseudo-terminal. In our group
-         * (whose parent, cordon, is in another session) it would be orphaned, and the kernel discards Ctrl-Z
-         * for orphaned groups (kernel/signal.c, do_signal_stop). */
-        if (setpgid(0, 0) != 0)
-            die("setpgid");
-        signal(SIGTTOU, SIG_IGN);
-        if (tcsetpgrp(0, getpid()) != 0)
-            die("tcsetpgrp");
-        signal(SIGTTOU, SIG_DFL);
-    }
-    execv(p->path, p->argv); /* execve is trapped: cordon decides it */
-    int e = errno;
-    say("execfail %d", e);
-    _exit(e == ENOENT ? 127 : 126);
-}
-
 static int launch(int argc, char **argv)
 {
     pid_t expected_parent = 0;
@@ -972,17 +923,6 @@ static int launch(int argc, char **argv)
     }
     int listener = install_filter(filter, (size_t)n, listener_wanted);
 
-    /* Orphaned grandchildren come to us, not to init, so that the whole sandbox can be reaped and killed. */
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-        die("prctl(PR_SET_CHILD_SUBREAPER)");
-    /* With a listener the program is forked now: its execve is trapped and waits in the kernel until cordon holds
-     * the listener and answers, so its fork and start overlap cordon's taking of the listener instead of following
-     * "go". Without one (the LSM engine) it is forked only after "go": cordon puts the launcher into the kernel's
-     * sandbox in between, and nothing may run before that. */
-    struct program program = {.path = path, .argv = child_argv, .landlock_abi = landlock_abi,
-                              .umask = umask_wanted, .ctty = ctty, .listener = listener};
-    pid_t child = listener >= 0 ? start_program(&program) : -1;
-
     /* From here on sendmsg is trapped by the filter just installed, and nobody holds the listener yet: passing it
      * with SCM_RIGHTS would wait forever. cordon takes it with pidfd_getfd (we are its child and dumpable). */
     say("ready %d %d", listener, landlock_abi);
@@ -990,14 +930,48 @@ static int launch(int argc, char **argv)
     ssize_t g = recv(CONTROL_FD, go, sizeof go, 0);
     if (g != 2 || memcmp(go, "go", 2) != 0) {
         fprintf(stderr, "cordon-launcher: cordon did not start the program\n");
-        if (child > 0)
-            kill(child, SIGKILL); /* its execve, never answered, would fail anyway once the listener is gone */
         return 125;
     }
     if (listener >= 0)
         close(listener);
+
+    /* Orphaned grandchildren come to us, not to init, so that the whole sandbox can be reaped and killed. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+        die("prctl(PR_SET_CHILD_SUBREAPER)");
+    pid_t reaper = getpid();
+    pid_t child = fork();
     if (child < 0)
-        child = start_program(&program);
+        die("fork");
+    if (child > 0 && ctty)
+        setpgid(child, child); /* also here, so that it holds whichever of the two runs first */
+    if (child == 0) {
+        /* The program dies with the reaper, and lives in a Landlock domain nested in the reaper's: from here on
+         * nothing it starts can signal, stop, trace, or read the memory, environment or descriptors of the reaper
+         * (which holds cordon's control socket), while the reaper can still kill all of it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+            die("prctl(PR_SET_PDEATHSIG)");
+        if (getppid() != reaper)
+            _exit(125);
+        if (landlock_abi > 0 && join_landlock_domain() != landlock_abi)
+            die("nested Landlock domain");
+        if (umask_wanted >= 0)
+            umask((mode_t)umask_wanted);
+        if (ctty) {
+            /* The program leads its own process group, in the foreground of cordon's pseudo-terminal. In our group
+             * (whose parent, cordon, is in another session) it would be orphaned, and the kernel discards Ctrl-Z
+             * for orphaned groups (kernel/signal.c, do_signal_stop). */
+            if (setpgid(0, 0) != 0)
+                die("setpgid");
+            signal(SIGTTOU, SIG_IGN);
+            if (tcsetpgrp(0, getpid()) != 0)
+                die("tcsetpgrp");
+            signal(SIGTTOU, SIG_DFL);
+        }
+        execv(path, child_argv); /* execve is trapped: cordon decides it */
+        int e = errno;
+        say("execfail %d", e);
+        _exit(e == ENOENT ? 127 : 126);
+    }
     /* The reaper: signals arrive through a signalfd; SIGTERM is its parent-death signal (cordon died). The
      * terminal's job-control and interrupt signals are for the program, which decides what Ctrl-C does. */
     static const int ignored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE};
