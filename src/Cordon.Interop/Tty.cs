@@ -46,6 +46,9 @@ public static unsafe partial class Tty
     /// <summary>c_cc index of the INTR character.</summary>
     public const int VINTR = 0;
 
+    /// <summary>The byte Ctrl-C types (the usual INTR character).</summary>
+    public const byte CtrlC = 3;
+
     [LibraryImport(C, EntryPoint = "tcgetattr", SetLastError = true)]
     public static partial int GetAttr(int fd, out Termios termios);
 
@@ -93,7 +96,6 @@ public static unsafe partial class Tty
     [LibraryImport(C, EntryPoint = "getpid")]
     public static partial int GetPid();
 
-    /// <summary>The window size of a terminal, or null when <paramref name="fd"/> is not one.</summary>
     /// <summary>
     /// What Ctrl-C typed on a pseudo-terminal does where the slave's termios turn it into SIGINT (ISIG, INTR = ^C):
     /// the slave's foreground group gets SIGINT, here at once (TIOCSIG on the master). False, and nothing sent, where
@@ -101,9 +103,10 @@ public static unsafe partial class Tty
     /// </summary>
     public static bool SignalInterrupt(int masterFd)
     {
-        return GetAttr(masterFd, out var t) == 0 && (t.LFlag & ISIG) != 0 && t.CC[VINTR] == 3 && Libc.Ioctl(masterFd, TIOCSIG, Kernel.SIGINT) == 0;
+        return GetAttr(masterFd, out var t) == 0 && (t.LFlag & ISIG) != 0 && t.CC[VINTR] == CtrlC && Libc.Ioctl(masterFd, TIOCSIG, Kernel.SIGINT) == 0;
     }
 
+    /// <summary>The window size of a terminal, or null when <paramref name="fd"/> is not one.</summary>
     public static WinSize? GetSize(int fd)
     {
         var ws = default(WinSize);

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Cordon.Interop;
 using Cordon.Policy;
 
 namespace Cordon.Terminal;
@@ -10,8 +11,6 @@ namespace Cordon.Terminal;
 /// </summary>
 public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
 {
-    private const byte CtrlC = 3;
-
     public async Task<PromptAnswer> AskAsync(PromptQuestion question, CancellationToken cancellationToken)
     {
         tty.Hold();
@@ -33,7 +32,7 @@ public sealed class TerminalPrompter(TerminalProxy tty) : IPrompter
                     continue;
                 }
 
-                if (key == CtrlC)
+                if (key == Tty.CtrlC)
                 {
                     answer = PromptAnswer.DenyOnce;
                     interrupted = true;

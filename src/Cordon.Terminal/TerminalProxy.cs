@@ -313,7 +313,7 @@ public sealed class TerminalProxy : IDisposable
     {
         if (!Tty.SignalInterrupt(master.Fd))
         {
-            Type([3]);
+            Type([Tty.CtrlC]);
         }
     }
 
