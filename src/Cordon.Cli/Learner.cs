@@ -75,7 +75,7 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
                 }
 
                 // What was seen and nothing below it: a listing of the home must not become "~", nor one of ~/.ssh "~/.ssh".
-                bool sensitive = policy?.IsSensitive(resource) == true;
+                bool sensitive = policy?.IsSensitive(resource, kind) == true;
                 if (sensitive || (folder is null && (request.Operation == Operation.List || policy?.SafeToGrant(resource) == false)))
                 {
                     exact.Add((ExactPathDescriptor.Prefix + resource, sensitive));

@@ -44,7 +44,67 @@ public sealed class OutsideCodeGuard
         [".npmrc"] = "npm settings (script-shell, node-options)",
         [".yarnrc"] = "yarn settings",
         [".yarnrc.yml"] = "yarn settings (yarnPath runs a file as yarn)",
+        [".bash_aliases"] = "a shell start-up file (Debian's .bashrc reads it)",
     };
+
+    /// <summary>
+    /// Places in the home directory (relative to it) that programs run or obey later, outside the sandbox, in every
+    /// folder: a `~/.gitconfig` with core.fsmonitor runs at the next `git status` anywhere, a program in `~/.local/bin`
+    /// shadows a system one. A name ending in '*' covers every sibling it begins (`.local/lib/python3.11`). The
+    /// credentials places (<see cref="Sensitive.Places"/>) are guarded too: `~/.ssh/authorized_keys`, an AWS profile's
+    /// credential_process, a kubeconfig's exec plugin, a `.gpg-id` in the password store.
+    /// </summary>
+    private static readonly (string Place, string What)[] HomePlaces =
+    [
+        (".gitconfig", "git settings (core.fsmonitor, core.pager, aliases, credential helpers)"),
+        (".config/git", "git settings (core.fsmonitor, core.pager, aliases, credential helpers)"),
+        (".local/bin", "programs on your PATH"),
+        ("bin", "programs on your PATH"),
+        (".dotnet/tools", "programs on your PATH (dotnet tools)"),
+        (".cargo/bin", "programs on your PATH (cargo install)"),
+        (".cargo/config", "cargo settings (build.rustc-wrapper runs a program)"),
+        (".cargo/config.toml", "cargo settings (build.rustc-wrapper runs a program)"),
+        (".local/lib/python*", "Python's user packages (a .pth file there runs at every python start)"),
+        (".config/pip", "pip settings (the package index it installs from)"),
+        (".pip", "pip settings (the package index it installs from)"),
+        (".pydistutils.cfg", "Python build settings"),
+        (".gradle/init.gradle", "a Gradle init script (runs in every build)"),
+        (".gradle/init.gradle.kts", "a Gradle init script (runs in every build)"),
+        (".gradle/init.d", "Gradle init scripts (run in every build)"),
+        (".gradle/gradle.properties", "Gradle settings (JVM arguments for every build)"),
+        (".m2/settings.xml", "Maven settings (repositories, mirrors)"),
+        (".mavenrc", "a shell script mvn reads at every start"),
+        (".nvm", "nvm (every shell runs its nvm.sh)"),
+        (".pyenv", "pyenv (its shims are on your PATH)"),
+        (".config/fish", "a shell start-up file"),
+        (".config/autostart", "programs started at login"),
+        (".config/systemd", "systemd user services"),
+        (".local/share/systemd", "systemd user services"),
+        (".config/environment.d", "the login environment"),
+        (".pam_environment", "the login environment"),
+        (".xprofile", "an X session start-up file"),
+        (".xsession", "an X session start-up file"),
+        (".xsessionrc", "an X session start-up file"),
+        (".xinitrc", "an X session start-up file"),
+        (".local/share/applications", "desktop launchers"),
+        (".vimrc", "an editor start-up file"),
+        (".vim", "editor plugins"),
+        (".exrc", "an editor start-up file"),
+        (".config/nvim", "an editor start-up file and plugins"),
+        (".local/share/nvim", "editor plugins"),
+        (".emacs", "an editor start-up file"),
+        (".emacs.d", "an editor start-up file and packages"),
+        (".config/emacs", "an editor start-up file and packages"),
+        (".config/Code/User", "VS Code settings and tasks"),
+        (".tmux.conf", "tmux settings (run-shell runs commands)"),
+        (".config/tmux", "tmux settings (run-shell runs commands)"),
+        (".screenrc", "screen settings (they run commands)"),
+    ];
+
+    private readonly string? home;
+
+    /// <param name="home">The user's home, for <see cref="HomePlaces"/> and the credentials places; none when null.</param>
+    public OutsideCodeGuard(string? home = null) => this.home = home?.TrimEnd('/') is { Length: > 0 } h ? h : null;
 
     /// <summary>Names inside a `.git` directory that git executes or obeys: hooks, settings, attributes.</summary>
     private static readonly Dictionary<string, string> GitNames = new(StringComparer.Ordinal)
@@ -119,15 +179,70 @@ public sealed class OutsideCodeGuard
     /// <summary>A guarded place a path lies at or in: its root (the guarded name's full path) and what it is.</summary>
     public readonly record struct Hit(string Root, string What);
 
-    /// <summary>The innermost guarded place <paramref name="path"/> lies at or in, ignoring what the run created; null when none.</summary>
-    public static Hit? Find(string path) => Scan(path, null, directory: false);
+    /// <summary>
+    /// The innermost guarded name <paramref name="path"/> lies at or in, ignoring what the run created; null when
+    /// none. Names only: the home directory's places need an instance (<see cref="Find"/>).
+    /// </summary>
+    public static Hit? FindName(string path) => Scan(path, null, directory: false);
+
+    /// <summary>The guarded place <paramref name="path"/> lies at or in (a name, or a place in the home directory), ignoring what the run created; null when none.</summary>
+    public Hit? Find(string path) => Scan(path, null, directory: false) ?? InHome(path);
 
     /// <summary>
     /// The innermost guarded place a write to <paramref name="path"/> touches that is not the run's own, or null.
     /// <paramref name="directory"/>: the write creates a directory (a new repository's `.git` is allowed; a `.git`
-    /// file, a gitdir: link to elsewhere, is not).
+    /// file, a gitdir: link to elsewhere, is not). A place in the home directory is guarded even when the run made
+    /// it: a `~/.local/bin` the run created is on the PATH of the next login all the same.
     /// </summary>
-    public Hit? Check(string path, bool directory) => Scan(path, this, directory);
+    public Hit? Check(string path, bool directory) => Scan(path, this, directory) ?? InHome(path);
+
+    /// <summary>The place of the home directory (<see cref="HomePlaces"/>, <see cref="Sensitive.Places"/>) <paramref name="path"/> lies at or in.</summary>
+    private Hit? InHome(string path)
+    {
+        if (home is null || path.Length <= home.Length + 1 || path[home.Length] != '/' || !path.StartsWith(home, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var inHome = path.AsSpan(home.Length + 1);
+        foreach (var (place, what) in HomePlaces)
+        {
+            if (At(inHome, place) is int length)
+            {
+                return new Hit(path[..(home.Length + 1 + length)], what);
+            }
+        }
+
+        foreach (var place in Sensitive.Places)
+        {
+            if (At(inHome, place) is int length)
+            {
+                return new Hit(path[..(home.Length + 1 + length)], "credentials or their settings");
+            }
+        }
+
+        return null;
+
+        // The length of the part of inHome that is the place, when inHome is the place or lies below it.
+        static int? At(ReadOnlySpan<char> inHome, string place)
+        {
+            if (place.EndsWith('*'))
+            {
+                var stem = place.AsSpan(0, place.Length - 1);
+                if (!inHome.StartsWith(stem, StringComparison.Ordinal))
+                {
+                    return null;
+                }
+
+                int end = inHome[stem.Length..].IndexOf('/');
+                return end < 0 ? inHome.Length : stem.Length + end;
+            }
+
+            return inHome.StartsWith(place, StringComparison.Ordinal) && (inHome.Length == place.Length || inHome[place.Length] == '/')
+                ? place.Length
+                : null;
+        }
+    }
 
     private static Hit? Scan(string path, OutsideCodeGuard? state, bool directory)
     {
@@ -220,7 +335,7 @@ public sealed class OutsideCodeGuard
     /// </summary>
     public static bool MayApplyWithin(string folder)
     {
-        if (Find(folder) is not null)
+        if (FindName(folder) is not null)
         {
             return true;
         }

@@ -232,8 +232,11 @@ public enum PromptAnswer
 /// <summary>A folder that keeps being asked about: the <paramref name="Asked"/>th question, <paramref name="Waiting"/> more distinct requests queued.</summary>
 public sealed record FloodInfo(int Asked, int Waiting);
 
-/// <summary>What the prompter is asked: the request, the folder cordon would offer, and whether that folder is flooded.</summary>
-public sealed record PromptQuestion(Request Request, string? SuggestedFolder, FloodInfo? Flood = null);
+/// <summary>
+/// What the prompter is asked: the request, the folder cordon would offer, whether that folder is flooded, and,
+/// for a write to a place the guard knows (<see cref="OutsideCodeGuard"/>), what runs or obeys it.
+/// </summary>
+public sealed record PromptQuestion(Request Request, string? SuggestedFolder, FloodInfo? Flood = null, string? Guarded = null);
 
 /// <summary>
 /// Asks a person (or a test, or nobody). Implementations: terminal, always-deny (no TTY, --no-prompt), test.

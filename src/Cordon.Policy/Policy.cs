@@ -38,10 +38,11 @@ public sealed class Policy : IDisposable
         this.baseRules = ByKind(baseRules);
         this.prompter = prompter;
         this.home = home?.TrimEnd('/');
+        Guard = new OutsideCodeGuard(this.home);
     }
 
     /// <summary>The guard on files that run code outside the sandbox; the engine tells it which folders the run created.</summary>
-    public OutsideCodeGuard Guard { get; } = new();
+    public OutsideCodeGuard Guard { get; }
 
     /// <summary>Unanswered prompts are denied (once, never remembered) after this long; null: wait for ever.</summary>
     public TimeSpan? PromptTimeout { get; init; }
@@ -185,7 +186,7 @@ public sealed class Policy : IDisposable
         // Nor are writes to the guard's names: its answer depends on what the run created and on mkdir or not.
         bool cacheable = request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run
             && !request.Resource.StartsWith("/proc/", StringComparison.Ordinal)
-            && !(request.Kind == AccessKind.Write && OutsideCodeGuard.Find(request.Resource) is not null)
+            && !(request.Kind == AccessKind.Write && Guard.Find(request.Resource) is not null)
             && !request.UnreadableByUser;
         var key = (request.Kind, request.Resource);
         if (cacheable && cache.TryGetValue(key, out var known))
@@ -411,7 +412,7 @@ public sealed class Policy : IDisposable
                 flood = new FloodInfo(siblings + 1, 0);
             }
 
-            var question = new PromptQuestion(request, folder, flood);
+            var question = new PromptQuestion(request, folder, flood, request.Kind == AccessKind.Write ? Guard.Find(request.Resource)?.What : null);
             using var timeout = PromptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             if (PromptTimeout is { } limit)
             {
@@ -476,7 +477,7 @@ public sealed class Policy : IDisposable
     private (string Pattern, int Asked)? Siblings(Request request)
     {
         var resource = request.Resource;
-        if (request.Kind is not (AccessKind.Read or AccessKind.Write) || !resource.StartsWith('/') || Glob.IsPattern(resource) || IsSensitive(resource))
+        if (request.Kind is not (AccessKind.Read or AccessKind.Write) || !resource.StartsWith('/') || Glob.IsPattern(resource) || IsSensitive(resource, request.Kind))
         {
             return null;
         }
@@ -723,7 +724,7 @@ public sealed class Policy : IDisposable
             return null;
         }
 
-        if (IsSensitive(request.Resource))
+        if (IsSensitive(request.Resource, request.Kind))
         {
             return null;
         }
@@ -787,5 +788,12 @@ public sealed class Policy : IDisposable
     }
 
     /// <summary>True for paths in or at the places that hold credentials or shell start-up files (<see cref="Sensitive"/>), and the guard's names.</summary>
-    public bool IsSensitive(string path) => OutsideCodeGuard.Find(path) is not null || Sensitive.Contains(home, path);
+    public bool IsSensitive(string path) => OutsideCodeGuard.FindName(path) is not null || Sensitive.Contains(home, path);
+
+    /// <summary>
+    /// <see cref="IsSensitive(string)"/>, and for a write also the guard's places in the home directory (`~/.local/bin`,
+    /// `~/.gitconfig`): reading them is ordinary (node from `~/.nvm`), writing them is code for later.
+    /// </summary>
+    public bool IsSensitive(string path, AccessKind kind) =>
+        IsSensitive(path) || (kind == AccessKind.Write && Guard.Find(path) is not null);
 }

@@ -14,6 +14,11 @@ public static class Sensitive
         ".local/share/keyrings", ".password-store", ".mozilla", ".config/google-chrome", ".config/chromium",
         ".bashrc", ".bash_profile", ".profile", ".zshrc", ".zprofile", ".config/fish", ".pypirc", ".git-credentials",
         ".cargo/credentials", ".cargo/credentials.toml", ".config/git/credentials",
+        // Build tools', databases' and cloud tools' stored passwords and tokens.
+        ".m2/settings.xml", ".m2/settings-security.xml", ".gradle/gradle.properties", ".ivy2/.credentials",
+        ".gem/credentials", ".composer/auth.json", ".config/composer/auth.json", ".pgpass", ".my.cnf", ".vault-token",
+        ".terraform.d/credentials.tfrc.json", ".pulumi/credentials.json", ".config/hub", ".s3cfg", ".config/rclone",
+        ".config/op", ".huggingface/token",
     ];
 
     /// <summary>True for paths at or inside one of the <see cref="Places"/> of <paramref name="home"/>.</summary>

@@ -96,9 +96,9 @@ public static class PromptView
             rows.AddRow(Label("asked as"), new Text(Display.Short(asked, FieldLimit)));
         }
 
-        if (r.Kind == AccessKind.Write && OutsideCodeGuard.Find(r.Resource) is { } guarded)
+        if (q.Guarded is { } guarded)
         {
-            rows.AddRow(Label("guard"), new Text("code that runs outside the sandbox: " + guarded.What, new Style(Color.Yellow)));
+            rows.AddRow(Label("guard"), new Text("code that runs outside the sandbox: " + guarded, new Style(Color.Yellow)));
         }
 
         rows.AddRow(Label("by"), new Text(Display.Short($"{CommandLine(who)} (pid {who.Pid})", FieldLimit)));

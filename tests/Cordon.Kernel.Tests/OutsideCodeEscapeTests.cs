@@ -88,6 +88,39 @@ public sealed class OutsideCodeEscapeTests : IDisposable
     }
 
     [Fact]
+    public void With_everything_allowed_a_script_still_cannot_plant_code_in_the_home_directory()
+    {
+        // -A grants every write, but not what git, the login, the PATH, an editor or ssh run later (the guard).
+        File.WriteAllText(Path.Combine(s.Home, ".gitconfig"), "[user]\n\tname = me\n");
+        string gitconfig = File.ReadAllText(Path.Combine(s.Home, ".gitconfig"));
+        string attack = string.Join(" ; ", [
+            "printf '[core]\\n\\tfsmonitor = touch planted\\n' >> ~/.gitconfig",
+            "git config --global alias.st '!touch planted'",
+            "mkdir -p ~/.local/bin && cp /bin/true ~/.local/bin/git",
+            "mkdir -p ~/.config/autostart && echo '[Desktop Entry]' > ~/.config/autostart/evil.desktop",
+            "mkdir -p ~/.config/systemd/user && echo '[Service]' > ~/.config/systemd/user/evil.service",
+            "echo 'ssh-ed25519 AAAA evil' >> ~/.ssh/authorized_keys",
+            "mkdir -p ~/.local/lib/python3.11/site-packages && echo 'import os' > ~/.local/lib/python3.11/site-packages/evil.pth",
+            "echo '!touch planted' > ~/.vimrc",
+            "echo done",
+        ]);
+        var r = s.Cordon("run", "-A", "--", "sh", "-c", attack);
+        Assert.Contains("done", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("guard: code that runs outside the sandbox: git settings", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("guard: code that runs outside the sandbox: programs on your PATH", r.Stderr, StringComparison.Ordinal);
+        Assert.Equal(gitconfig, File.ReadAllText(Path.Combine(s.Home, ".gitconfig")));
+        foreach (var planted in new[] { ".local/bin", ".config/autostart", ".config/systemd", ".ssh/authorized_keys", ".local/lib/python3.11", ".vimrc" })
+        {
+            Assert.False(Path.Exists(Path.Combine(s.Home, planted)), planted + " was written:\n" + r);
+        }
+
+        // What -A is for still works in the home directory: a cache, a project, a file of its own.
+        var ok = s.Cordon("run", "-A", "--", "sh", "-c", "mkdir -p ~/.cache/tool && echo x > ~/.cache/tool/x && echo y > ~/notes.txt && cat ~/.cache/tool/x ~/notes.txt");
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        Assert.Equal("x\ny\n", ok.Stdout);
+    }
+
+    [Fact]
     public void A_hook_renamed_linked_or_symlinked_into_place_is_refused()
     {
         UserRepository();

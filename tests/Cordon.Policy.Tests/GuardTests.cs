@@ -95,6 +95,108 @@ public class GuardTests
         Assert.Equal(DecisionSource.Guard, all.Match(Write(Project + "/.vscode/tasks.json"))?.Source);
     }
 
+    [Theory]
+    [InlineData("/home/u/.gitconfig", "git settings")]
+    [InlineData("/home/u/.config/git/config", "git settings")]
+    [InlineData("/home/u/.local/bin/git", "programs on your PATH")]
+    [InlineData("/home/u/.local/bin", "programs on your PATH")]
+    [InlineData("/home/u/bin/ls", "programs on your PATH")]
+    [InlineData("/home/u/.cargo/bin/cargo-evil", "programs on your PATH")]
+    [InlineData("/home/u/.cargo/config.toml", "cargo settings")]
+    [InlineData("/home/u/.local/lib/python3.11/site-packages/evil.pth", "Python's user packages")]
+    [InlineData("/home/u/.config/pip/pip.conf", "pip settings")]
+    [InlineData("/home/u/.gradle/init.d/evil.gradle", "Gradle init scripts")]
+    [InlineData("/home/u/.m2/settings.xml", "Maven settings")]
+    [InlineData("/home/u/.nvm/nvm.sh", "nvm")]
+    [InlineData("/home/u/.config/autostart/evil.desktop", "programs started at login")]
+    [InlineData("/home/u/.config/systemd/user/evil.service", "systemd user services")]
+    [InlineData("/home/u/.local/share/applications/firefox.desktop", "desktop launchers")]
+    [InlineData("/home/u/.vimrc", "an editor start-up file")]
+    [InlineData("/home/u/.config/nvim/init.lua", "an editor start-up file")]
+    [InlineData("/home/u/.config/Code/User/settings.json", "VS Code settings")]
+    [InlineData("/home/u/.tmux.conf", "tmux settings")]
+    [InlineData("/home/u/.bash_aliases", "a shell start-up file")]
+    [InlineData("/home/u/.config/fish/config.fish", "a shell start-up file")]
+    [InlineData("/home/u/.ssh/authorized_keys", "credentials")]
+    [InlineData("/home/u/.ssh/config", "credentials")]
+    [InlineData("/home/u/.aws/config", "credentials")]
+    [InlineData("/home/u/.kube/config", "credentials")]
+    [InlineData("/home/u/.password-store/.gpg-id", "credentials")]
+    public void A_place_in_the_home_directory_that_runs_later_is_guarded_under_a_rule_on_home_and_under_all_writes(string path, string what)
+    {
+        var everything = new Rule(AccessKind.Write, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-write");
+        foreach (var rule in new[] { Allow("/home/u"), everything })
+        {
+            using var policy = Build(null, rule);
+            var d = policy.Match(Write(path, Operation.Create));
+            Assert.Equal(DecisionSource.Guard, d?.Source);
+            Assert.Contains(what, d!.Rule, StringComparison.Ordinal);
+            Assert.True(policy.IsSensitive(path, AccessKind.Write));
+            Assert.Null(policy.SuggestFolder(Write(path)));
+
+            // Made by the run or not: a ~/.local/bin the run created is on the next login's PATH all the same.
+            // (The home directory itself is never the run's own.)
+            int slash = path.LastIndexOf('/');
+            if (slash > "/home/u".Length)
+            {
+                policy.Guard.DirectoryCreated(path[..slash]);
+            }
+
+            policy.Guard.DirectoryCreated(path);
+            Assert.Equal(DecisionSource.Guard, policy.Match(Write(path, Operation.Create))?.Source);
+        }
+
+        // A rule that names the place lifts the guard, as for a guarded name.
+        int cut = path.IndexOf('/', "/home/u/.".Length);
+        string place = cut < 0 ? path : path[..cut];
+        using var named = Build(null, Allow("/home/u"), Allow(place == "/home/u/.local" ? "/home/u/.local/bin" : place));
+        if (place != "/home/u/.local" && place != "/home/u/.config" && place != "/home/u/.cargo" && place != "/home/u/.gradle" && place != "/home/u/.m2")
+        {
+            Assert.Equal(Verdict.Allow, named.Match(Write(path, Operation.Create))?.Verdict);
+        }
+    }
+
+    [Theory]
+    [InlineData("/home/u/.cache/pip/http/x")]
+    [InlineData("/home/u/.npm/_cacache/index-v5/x")]
+    [InlineData("/home/u/.cargo/registry/cache/x.crate")]
+    [InlineData("/home/u/.m2/repository/org/x.jar")]
+    [InlineData("/home/u/.gradle/caches/x")]
+    [InlineData("/home/u/.gitconfig.lock")]
+    [InlineData("/home/u/binary")]
+    [InlineData("/home/u/project/bin/tool")]
+    [InlineData("/home/u/project/.local/bin/tool")]
+    [InlineData("/home/u/.local/share/other/x")]
+    [InlineData("/tmp/x/.gitconfig")]
+    [InlineData("/srv/.local/bin/x")]
+    public void What_a_home_place_does_not_cover_is_not_guarded(string path)
+    {
+        using var policy = Build(null, new Rule(AccessKind.Write, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-write"));
+        Assert.Equal(Verdict.Allow, policy.Match(Write(path, Operation.Create))?.Verdict);
+    }
+
+    [Fact]
+    public void Reading_a_home_place_is_ordinary_node_from_nvm_gets_its_folder_offered()
+    {
+        using var policy = Build(null);
+        var node = new Request(AccessKind.Read, Operation.Read, "/home/u/.nvm/versions/node/v20.1.0/bin/node", null, Write("/x").Subject);
+        Assert.False(policy.IsSensitive(node.Resource, AccessKind.Read));
+        Assert.NotNull(policy.SuggestFolder(node));
+        Assert.True(policy.IsSensitive(node.Resource, AccessKind.Write));
+    }
+
+    [Fact]
+    public async Task The_question_about_a_home_place_says_what_runs_it()
+    {
+        var prompter = new FakePrompter(PromptAnswer.DenyOnce);
+        using var policy = Build(prompter, Allow("/home/u"));
+        await policy.DecideAsync(Write("/home/u/.gitconfig", Operation.Rename), CancellationToken.None);
+        await policy.DecideAsync(Write(Project + "/.git/hooks/pre-commit", Operation.Create), CancellationToken.None);
+        Assert.Equal(2, prompter.Asked.Count);
+        Assert.StartsWith("git settings", prompter.Asked[0].Guarded, StringComparison.Ordinal);
+        Assert.Equal("git hooks", prompter.Asked[1].Guarded);
+    }
+
     [Fact]
     public void A_deny_rule_still_denies_and_without_any_rule_the_usual_default_applies()
     {
