@@ -144,6 +144,7 @@ public static class BaseRules
         "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
         "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/pts", "/dev/ptmx",
         "/sys/devices/system/cpu", "/sys/devices/system/node", "/sys/fs/cgroup", "/sys/kernel/mm/transparent_hugepage",
+        "/sys/kernel/mm/hugepages",
         "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/uptime", "/proc/version",
         "/proc/filesystems", "/proc/sys/kernel", "/proc/sys/vm", "/proc/sys/fs", "/proc/sys/net/core/somaxconn",
         "/proc/swaps", "/proc/cgroups",
@@ -188,6 +189,7 @@ public static class BaseRules
         }
 
         rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new SandboxProcDescriptor(), DecisionSource.Base, "base: /proc of the sandbox's own processes"));
+        rules.Add(new Rule(AccessKind.Write, Verdict.Allow, new SandboxProcSettingDescriptor(), DecisionSource.Base, "base: a sandbox process's own name and core dump filter"));
         foreach (var p in SystemWritable)
         {
             rules.Add(new Rule(AccessKind.Write, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: terminal and null devices " + p));
@@ -241,6 +243,51 @@ public sealed record SandboxProcDescriptor : Descriptor
     public override int Specificity => 3;
 
     public override string Text => "/proc/<sandbox pid>";
+
+    public override Reach Within(string folder) => InTree("/proc", folder) || InTree(folder, "/proc") ? Reach.Some : Reach.None;
+}
+
+/// <summary>
+/// The two settings of a sandbox process that only concern that process: its name (/proc/PID/comm,
+/// /proc/PID/task/TID/comm: the kernel lets only the process itself change it) and what its core dumps hold
+/// (/proc/PID/coredump_filter, written by every JVM at start). Nothing else under /proc/PID is writable by rule.
+/// </summary>
+public sealed record SandboxProcSettingDescriptor : Descriptor
+{
+    public override bool Matches(Request request)
+    {
+        var r = request.Resource.AsSpan();
+        if (!r.StartsWith("/proc/"))
+        {
+            return false;
+        }
+
+        r = r[6..];
+        int slash = r.IndexOf('/');
+        if (slash <= 0 || !int.TryParse(r[..slash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+            || !request.Subject.IsSandboxMember(pid))
+        {
+            return false;
+        }
+
+        r = r[(slash + 1)..];
+        if (r is "comm" or "coredump_filter")
+        {
+            return true;
+        }
+
+        // task/TID/comm: TID is a thread of PID (the kernel lists only those there).
+        if (r.Length <= "task//comm".Length || !r.StartsWith("task/") || !r.EndsWith("/comm"))
+        {
+            return false;
+        }
+
+        return int.TryParse(r[5..^5], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _);
+    }
+
+    public override int Specificity => 3;
+
+    public override string Text => "/proc/<sandbox pid>/comm and coredump_filter";
 
     public override Reach Within(string folder) => InTree("/proc", folder) || InTree(folder, "/proc") ? Reach.Some : Reach.None;
 }

@@ -32,6 +32,32 @@ public sealed class RealProgramTests : IDisposable
     }
 
     [Fact]
+    public void A_program_sets_its_own_name_and_core_dump_filter_as_every_JVM_does_but_not_another_processes()
+    {
+        // A process of the same user outside the sandbox: its core dump filter is not the program's to change.
+        using var outside = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            string filter = $"/proc/{outside.Id}/coredump_filter";
+            string before = File.ReadAllText(filter);
+            var r = s.Cordon("run", "--", "sh", "-c",
+                "echo 0x7f > /proc/self/coredump_filter && cat /proc/self/coredump_filter && ls /sys/kernel/mm/hugepages > /dev/null"
+                + $" && printf renamed > /proc/self/comm && echo set; echo 0x1 > {filter} && echo ESCAPED; true");
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.Contains("0000007f", r.Stdout, StringComparison.Ordinal);
+            Assert.Contains("set", r.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("ESCAPED", r.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("asked as /proc/self", r.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("hugepages", r.Stderr, StringComparison.Ordinal);
+            Assert.Equal(before, File.ReadAllText(filter));
+        }
+        finally
+        {
+            outside.Kill();
+        }
+    }
+
+    [Fact]
     public void Cat_of_an_allowed_file_works()
     {
         var f = s.WorkFile("a.txt", "content-a\n");

@@ -103,6 +103,26 @@ public class PolicyTests
     }
 
     [Fact]
+    public void A_sandbox_process_may_set_its_own_name_and_core_dump_filter_and_nothing_else_under_proc()
+    {
+        var p = Build([]);
+        Func<int, bool> member = pid => pid == 42;
+        Assert.True(Decide(p, Req(AccessKind.Write, "/proc/42/coredump_filter", member: member)).Allowed);
+        Assert.True(Decide(p, Req(AccessKind.Write, "/proc/42/comm", member: member)).Allowed);
+        Assert.True(Decide(p, Req(AccessKind.Write, "/proc/42/task/43/comm", member: member)).Allowed);
+        Assert.True(Decide(p, Req(AccessKind.Read, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")).Allowed);
+
+        // Another process's settings, and every other /proc file of the sandbox's own.
+        Assert.False(Decide(p, Req(AccessKind.Write, "/proc/1/coredump_filter", member: member)).Allowed);
+        Assert.False(Decide(p, Req(AccessKind.Write, "/proc/1/comm", member: member)).Allowed);
+        foreach (var other in new[] { "/proc/42/mem", "/proc/42/oom_score_adj", "/proc/42/attr/current", "/proc/42/task/43/mem",
+            "/proc/42/task//comm", "/proc/42/task/comm", "/proc/42/task/x/comm", "/proc/42/task/43/comm/x", "/proc/42/comm/x", "/proc/42", "/proc/42/" })
+        {
+            Assert.False(Decide(p, Req(AccessKind.Write, other, member: member)).Allowed, other);
+        }
+    }
+
+    [Fact]
     public void The_runs_temp_dir_and_the_named_program_are_granted()
     {
         var p = Build([]);
