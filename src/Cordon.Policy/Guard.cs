@@ -176,8 +176,11 @@ public sealed class OutsideCodeGuard
         }
     }
 
-    /// <summary>A guarded place a path lies at or in: its root (the guarded name's full path) and what it is.</summary>
-    public readonly record struct Hit(string Root, string What);
+    /// <summary>
+    /// A guarded place a path lies at or in: its root (the guarded name's full path) and what it is;
+    /// <paramref name="Home"/> for a place of the home directory that holds no credentials (`~/.local/bin`).
+    /// </summary>
+    public readonly record struct Hit(string Root, string What, bool Home = false);
 
     /// <summary>
     /// The innermost guarded name <paramref name="path"/> lies at or in, ignoring what the run created; null when
@@ -209,7 +212,7 @@ public sealed class OutsideCodeGuard
         {
             if (At(inHome, place) is int length)
             {
-                return new Hit(path[..(home.Length + 1 + length)], what);
+                return new Hit(path[..(home.Length + 1 + length)], what, Home: true);
             }
         }
 

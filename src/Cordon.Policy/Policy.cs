@@ -724,9 +724,16 @@ public sealed class Policy : IDisposable
             return null;
         }
 
-        if (IsSensitive(request.Resource, request.Kind))
+        if (IsSensitive(request.Resource))
         {
             return null;
+        }
+
+        if (request.Kind == AccessKind.Write && Guard.Find(request.Resource) is { } guarded)
+        {
+            // A place of the home directory (`pip install --user`, `npm install -g` into ~/.local): the place itself,
+            // named, is the one folder offered; a rule that names it lifts the guard there, as the question says.
+            return guarded.Home && request.Resource.Length > guarded.Root.Length ? guarded.Root : null;
         }
 
         if (Project is { Length: > 1 } project && request.Resource.StartsWith(project + "/", StringComparison.Ordinal) && SafeToGrant(project))

@@ -132,7 +132,17 @@ public class GuardTests
             Assert.Equal(DecisionSource.Guard, d?.Source);
             Assert.Contains(what, d!.Rule, StringComparison.Ordinal);
             Assert.True(policy.IsSensitive(path, AccessKind.Write));
-            Assert.Null(policy.SuggestFolder(Write(path)));
+            var offered = policy.SuggestFolder(Write(path));
+            if (what == "credentials")
+            {
+                Assert.Null(offered); // credentials get no folder
+            }
+            else if (offered is not null)
+            {
+                // A code place offers only itself, named, never a folder above it.
+                Assert.Equal(policy.Guard.Find(path)?.Root, offered);
+                Assert.StartsWith(offered + "/", path, StringComparison.Ordinal);
+            }
 
             // Made by the run or not: a ~/.local/bin the run created is on the next login's PATH all the same.
             // (The home directory itself is never the run's own.)
@@ -183,6 +193,21 @@ public class GuardTests
         Assert.False(policy.IsSensitive(node.Resource, AccessKind.Read));
         Assert.NotNull(policy.SuggestFolder(node));
         Assert.True(policy.IsSensitive(node.Resource, AccessKind.Write));
+    }
+
+    [Fact]
+    public async Task A_folder_answer_on_a_home_place_names_it_and_lifts_the_guard_there_only()
+    {
+        // pip install --user: hundreds of files below one place; one answer, and it says which place.
+        var prompter = new FakePrompter(PromptAnswer.AllowFolder);
+        using var policy = Build(prompter);
+        string package = "/home/u/.local/lib/python3.11/site-packages/requests/__init__.py";
+        Assert.True((await policy.DecideAsync(Write(package, Operation.Create), CancellationToken.None)).Allowed);
+        Assert.Equal("/home/u/.local/lib/python3.11", prompter.Asked.Single().SuggestedFolder);
+        Assert.Equal(Verdict.Allow, policy.Match(Write("/home/u/.local/lib/python3.11/site-packages/x.pth", Operation.Create))?.Verdict);
+        Assert.Null(policy.Match(Write("/home/u/.local/bin/requests", Operation.Create)));
+        Assert.Null(policy.SuggestFolder(Write("/home/u/.gitconfig")));
+        Assert.Null(policy.SuggestFolder(Write("/home/u/.ssh/authorized_keys")));
     }
 
     [Fact]
