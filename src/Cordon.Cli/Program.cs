@@ -29,7 +29,7 @@ public static class Program
         ("--deny-write", AccessKind.Write, Verdict.Deny, "Deny writing these paths."),
         ("--allow-run", AccessKind.Run, Verdict.Allow, "Allow running these programs (names are looked up on PATH). Alone: any program."),
         ("--deny-run", AccessKind.Run, Verdict.Deny, "Deny running these programs."),
-        ("--allow-net", AccessKind.Net, Verdict.Allow, "Allow connecting/sending to or listening on HOST[:PORT], CIDR, localhost, unix:/path. Alone: all network."),
+        ("--allow-net", AccessKind.Net, Verdict.Allow, "Allow connecting/sending to or listening on HOST[:PORT], CIDR, localhost, dns (the system's DNS servers), unix:/path. Alone: all network."),
         ("--deny-net", AccessKind.Net, Verdict.Deny, "Deny these network destinations."),
         ("--allow-env", AccessKind.Env, Verdict.Allow, "Pass these environment variables even if they look secret (NAME or PREFIX_*). Alone: pass all."),
         ("--deny-env", AccessKind.Env, Verdict.Deny, "Withhold these environment variables."),

@@ -171,12 +171,17 @@ public sealed record EnvDescriptor(string Name) : Descriptor
 
 /// <summary>
 /// A network destination: an IP address, a CIDR block, a host name (matched against the names this sandbox resolved
-/// to the address), `*.domain`, or a Unix socket (`unix:/path` covers that path and below; `unix:@name` an abstract
-/// name). An optional port narrows it.
+/// to the address), `*.domain`, a Unix socket (`unix:/path` covers that path and below; `unix:@name` an abstract
+/// name), or `dns`: port 53 of the DNS servers the machine's resolver uses, whatever their addresses on this network
+/// (a laptop's resolver changes with the network; a profile that names it by address would not). An optional port
+/// narrows the others.
 /// </summary>
 public sealed record NetDescriptor : Descriptor
 {
-    private NetDescriptor(string text, IPAddress? network, int prefix, string? host, string? unix, int? port)
+    /// <summary>The word for the machine's DNS servers.</summary>
+    public const string SystemDns = "dns";
+
+    private NetDescriptor(string text, IPAddress? network, int prefix, string? host, string? unix, int? port, bool dns = false)
     {
         Text = text;
         Network = network;
@@ -184,7 +189,11 @@ public sealed record NetDescriptor : Descriptor
         Host = host;
         Unix = unix;
         Port = port;
+        Dns = dns;
     }
+
+    /// <summary>The machine's DNS servers (<see cref="SystemDns"/>).</summary>
+    public bool Dns { get; }
 
     public IPAddress? Network { get; }
 
@@ -198,9 +207,19 @@ public sealed record NetDescriptor : Descriptor
 
     public override string Text { get; }
 
-    /// <summary>Parses HOST[:PORT], [IPV6]:PORT, CIDR[:PORT], *.domain[:PORT], localhost, unix:/path, unix:@name.</summary>
+    /// <summary>Parses HOST[:PORT], [IPV6]:PORT, CIDR[:PORT], *.domain[:PORT], localhost, dns, unix:/path, unix:@name.</summary>
     public static IReadOnlyList<NetDescriptor> Parse(string text)
     {
+        if (text == SystemDns)
+        {
+            return [new NetDescriptor(text, null, 0, null, null, 53, dns: true)];
+        }
+
+        if (text.StartsWith(SystemDns + ":", StringComparison.Ordinal))
+        {
+            throw new PolicyException($"\"{text}\": dns means port 53 of the system's DNS servers; write it alone");
+        }
+
         if (text.StartsWith("unix:", StringComparison.Ordinal))
         {
             var path = text[5..];
@@ -356,6 +375,11 @@ public sealed record NetDescriptor : Descriptor
             return false;
         }
 
+        if (Dns)
+        {
+            return t.SystemResolver;
+        }
+
         if (Network is not null)
         {
             return t.Address is not null && InNetwork(t.Address, Network, Prefix);
@@ -409,7 +433,8 @@ public sealed record NetDescriptor : Descriptor
 
     // exact address+port > address > name+port > name > wildcard > CIDR by prefix length.
     public override int Specificity =>
-        (Unix is not null ? 2000 + Unix.Length
+        Dns ? 1000 + 200 + 32 // as an exact address and port: the servers are exact addresses
+        : (Unix is not null ? 2000 + Unix.Length
         : Network is not null ? 200 + Prefix
         : Host is not null && !Host.StartsWith('*') ? 600
         : 400 + (Host?.Length ?? 0)) + (Port is null ? 0 : 1000);

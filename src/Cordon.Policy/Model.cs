@@ -125,6 +125,12 @@ public sealed record NetTarget(
     /// <summary>What the address is to this machine, for people ("the system's DNS server"); never matched by rules.</summary>
     public string? Role { get; init; }
 
+    /// <summary>
+    /// Port 53 of a DNS server the machine's resolver uses (/etc/resolv.conf), as the engine found: what the net rule
+    /// `dns` matches, whatever the address is on this network.
+    /// </summary>
+    public bool SystemResolver { get; init; }
+
     /// <summary>The text shown to people and written to logs: "name:443 (1.2.3.4)", "1.2.3.4:443", "unix:/run/x.sock".</summary>
     public string Display
     {

@@ -591,7 +591,7 @@ public sealed class Policy : IDisposable
             PromptAnswer.AllowFolder or PromptAnswer.DenyFolder when folder is not null => [new PathDescriptor(folder)],
             // An address several looked-up names share: the answer covers every name the question showed, and no
             // other (a rule per name, so that each also covers that name's other addresses).
-            _ when request.Net is { Names.Count: > 1 } named =>
+            _ when request.Net is { Names.Count: > 1, SystemResolver: false } named =>
                 named.Names.Select(n => NetDescriptor.Parse(named.Port > 0 ? $"{n}:{named.Port}" : n)[0]).ToList(),
             _ => [Remembered(request)],
         };
@@ -671,6 +671,12 @@ public sealed class Policy : IDisposable
             return "unix:" + unix;
         }
 
+        if (t is { SystemResolver: true })
+        {
+            // The machine's DNS server: saved as what it is, so that the profile still holds on another network.
+            return NetDescriptor.SystemDns;
+        }
+
         if (t is { Names.Count: > 0 })
         {
             // A looked-up name: what the person saw and means. (Several names: Record adds one rule per name.)
@@ -697,7 +703,7 @@ public sealed class Policy : IDisposable
             return $"{flag} (a {t.Family} socket: only --allow-net with no value allows it)";
         }
 
-        if (request.Net is { Names.Count: > 1 } named)
+        if (request.Net is { Names.Count: > 1, SystemResolver: false } named)
         {
             return flag + "=" + string.Join(',', named.Names.Select(n => named.Port > 0 ? $"{n}:{named.Port}" : n));
         }

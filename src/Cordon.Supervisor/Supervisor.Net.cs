@@ -59,7 +59,7 @@ internal sealed partial class Supervisor
     private const int DnsPort = 53;
 
     private NetTarget TargetOf(SockAddr sa, string? unixCanonical = null) =>
-        new(sa.Ip, sa.Port, dns.Of(sa.Ip), unixCanonical ?? sa.Abstract, FamilyName(sa.Family)) { Role = SystemResolvers.RoleOf(sa.Ip, sa.Port) };
+        new(sa.Ip, sa.Port, dns.Of(sa.Ip), unixCanonical ?? sa.Abstract, FamilyName(sa.Family)) { Role = SystemResolvers.RoleOf(sa.Ip, sa.Port), SystemResolver = SystemResolvers.RoleOf(sa.Ip, sa.Port) is not null };
 
     /// <summary>
     /// An allowed message on its way to a DNS server: learn the names it asks about, from that server, before it

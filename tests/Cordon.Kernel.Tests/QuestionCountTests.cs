@@ -135,7 +135,19 @@ public sealed class DnsServerNameTests : IDisposable
         var line = r.Stderr.Split('\n').FirstOrDefault(l => l.Contains(":53", StringComparison.Ordinal)) ?? "";
         Assert.Contains("the system's DNS server (", line, StringComparison.Ordinal);
         Assert.Contains(servers.Select(a => a.ToString()), a => line.Contains(a + ":53)", StringComparison.Ordinal) || line.Contains("[" + a + "]:53)", StringComparison.Ordinal));
-        Assert.Contains("--allow-net=", line, StringComparison.Ordinal); // the flag still names the address
+        Assert.Contains("to allow it: --allow-net=dns", line, StringComparison.Ordinal); // a flag that holds on any network
+    }
+
+    [Fact]
+    public void Allowing_dns_lets_the_lookup_reach_the_systems_server_from_a_flag_or_a_profile()
+    {
+        var flag = s.Cordon("run", "--no-prompt", "--allow-net=dns", "--", "getent", "hosts", "cordon-lookup.example");
+        Assert.DoesNotContain(":53", flag.Stderr, StringComparison.Ordinal); // nothing denied: the query left (NXDOMAIN or no answer)
+        var profile = Path.Combine(s.Work, "dns.yaml");
+        File.WriteAllText(profile, "net: { allow: [dns] }\n");
+        var fromProfile = s.Cordon("run", "--no-prompt", "--profile", profile, "--", "getent", "hosts", "cordon-lookup.example");
+        Assert.DoesNotContain(":53", fromProfile.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("denied", fromProfile.Stderr, StringComparison.Ordinal);
     }
 }
 

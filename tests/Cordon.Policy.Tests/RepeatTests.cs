@@ -81,15 +81,52 @@ public class RepeatTests
 
 public class NetDisplayTests
 {
+    private static Request Send(NetTarget t) => new(AccessKind.Net, Operation.Send, t.Display, null, Subject.Unknown(1), t);
+
+    private static readonly NetTarget Resolver =
+        new(System.Net.IPAddress.Parse("10.255.255.53"), 53, [], null, "inet") { Role = "the system's DNS server", SystemResolver = true };
+
     [Fact]
-    public void A_role_names_the_address_and_is_never_matched()
+    public void The_systems_dns_server_is_named_and_its_rule_is_the_word_dns_not_the_address()
     {
-        var t = new NetTarget(System.Net.IPAddress.Parse("10.255.255.53"), 53, [], null, "inet") { Role = "the system's DNS server" };
-        Assert.Equal("the system's DNS server (10.255.255.53:53)", t.Display);
-        var r = new Request(AccessKind.Net, Operation.Send, t.Display, null, Subject.Unknown(1), t);
-        Assert.Equal("--allow-net=10.255.255.53:53", Policy.SuggestFlag(r));
-        Assert.Equal("10.255.255.53:53", Policy.Exact(r).Text);
-        Assert.Equal("resolver:53 (10.255.255.53)", (t with { Names = ["resolver"] }).Display); // a looked-up name says more
+        Assert.Equal("the system's DNS server (10.255.255.53:53)", Resolver.Display);
+        var r = Send(Resolver);
+        Assert.Equal("--allow-net=dns", Policy.SuggestFlag(r));
+        Assert.Equal("dns", Policy.Exact(r).Text);
+        Assert.Equal("--allow-net=dns", Policy.SuggestFlag(Send(Resolver with { Names = ["a.test", "b.test"] })));
+        Assert.Equal("resolver:53 (10.255.255.53)", (Resolver with { Names = ["resolver"] }).Display); // a looked-up name says more
+
+        // The role alone is for people: an address that is not the system's server is its address.
+        var other = new NetTarget(System.Net.IPAddress.Parse("10.255.255.53"), 53, [], null, "inet") { Role = "the system's DNS server" };
+        Assert.Equal("10.255.255.53:53", Policy.Exact(Send(other)).Text);
+    }
+
+    [Fact]
+    public void Dns_matches_the_systems_servers_on_port_53_whatever_their_address_and_nothing_else()
+    {
+        var dns = Assert.Single(NetDescriptor.Parse("dns"));
+        Assert.True(dns.Matches(Send(Resolver)));
+        Assert.True(dns.Matches(Send(Resolver with { Address = System.Net.IPAddress.Parse("192.168.1.1") })));
+        Assert.True(dns.Matches(Send(Resolver with { Address = System.Net.IPAddress.IPv6Loopback })));
+        Assert.False(dns.Matches(Send(Resolver with { SystemResolver = false })));
+        Assert.False(dns.Matches(Send(Resolver with { Port = 853 })));
+        Assert.False(dns.Matches(Send(new NetTarget(System.Net.IPAddress.Parse("8.8.8.8"), 53, ["dns"], null, "inet"))));
+        Assert.Throws<PolicyException>(() => NetDescriptor.Parse("dns:53"));
+
+        // A deny of the address still wins over dns (more specific or equal, and a deny wins a tie).
+        var p = new Policy([.. FlagRules.Parse(AccessKind.Net, Verdict.Allow, "dns", new FakeResolver()), .. FlagRules.Parse(AccessKind.Net, Verdict.Deny, "10.255.255.53:53", new FakeResolver())], [], null);
+        Assert.False(p.Match(Send(Resolver))?.Allowed);
+        var allowed = new Policy(FlagRules.Parse(AccessKind.Net, Verdict.Allow, "dns", new FakeResolver()), [], null);
+        Assert.True(allowed.Match(Send(Resolver))?.Allowed);
+    }
+
+    [Fact]
+    public async Task Always_on_the_systems_dns_server_saves_dns()
+    {
+        var p = new Policy([], [], new FakePrompter(PromptAnswer.AllowAlways)) { BurstWindow = TimeSpan.Zero };
+        Assert.True((await p.DecideAsync(Send(Resolver), CancellationToken.None)).Allowed);
+        Assert.Equal("dns", Assert.Single(p.UserRules).Descriptor.Text);
+        Assert.True(p.Match(Send(Resolver with { Address = System.Net.IPAddress.Parse("192.168.1.1") }))?.Allowed);
     }
 }
 

@@ -379,7 +379,7 @@ public sealed class LsmEngine : IDisposable
                 return true; // dissolving an association, or an autobound Unix socket: no destination to decide
             }
 
-            var target = new NetTarget(sa.Ip, sa.Port, [], sa.UnixPath is { } p ? Encoding.UTF8.GetString(p) : sa.Abstract, Supervisor.FamilyName(sa.Family)) { Role = SystemResolvers.RoleOf(sa.Ip, sa.Port) };
+            var target = new NetTarget(sa.Ip, sa.Port, [], sa.UnixPath is { } p ? Encoding.UTF8.GetString(p) : sa.Abstract, Supervisor.FamilyName(sa.Family)) { Role = SystemResolvers.RoleOf(sa.Ip, sa.Port), SystemResolver = SystemResolvers.RoleOf(sa.Ip, sa.Port) is not null };
             request = new Request(what.Kind, what.Op, target.Display, null, subject, target);
         }
         else
