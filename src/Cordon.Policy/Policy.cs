@@ -27,6 +27,9 @@ public sealed class Policy : IDisposable
     private readonly List<(AccessKind Kind, string Resource)> askedRecently = [];
     private Rule[][] userRules;
 
+    // Bumped with every change of userRules (under gate): a decision made from older rules is not cached.
+    private long rulesGeneration;
+
     /// <summary>Answer given to requests whose asker went away (process gone) while they waited for a prompt.</summary>
     private static readonly Decision Withdrawn = new(Verdict.Deny, DecisionSource.Error, "the process stopped waiting for an answer");
 
@@ -195,9 +198,11 @@ public sealed class Policy : IDisposable
         }
 
         Rule[][] user;
+        long generation;
         lock (gate)
         {
             user = userRules;
+            generation = rulesGeneration;
         }
 
         var userRule = Best(user[(int)request.Kind], request);
@@ -218,7 +223,15 @@ public sealed class Policy : IDisposable
         var decision = userRule?.Decision ?? baseRule?.Decision;
         if (cacheable)
         {
-            cache[key] = decision;
+            lock (gate)
+            {
+                // Rules added since they were read (a "deny always" on another thread) cleared the cache: an answer
+                // from the old rules must not go back in, or it would outlive them.
+                if (generation == rulesGeneration)
+                {
+                    cache[key] = decision;
+                }
+            }
         }
 
         return decision;
@@ -648,6 +661,7 @@ public sealed class Policy : IDisposable
             }
 
             userRules = copy;
+            rulesGeneration++;
             cache.Clear();
         }
 

@@ -440,3 +440,38 @@ public class GlobProperties
     public void Glob_cases(string pattern, string path, bool expected) =>
         Assert.Equal(expected, new PathDescriptor(pattern).Covers(path));
 }
+
+/// <summary>Rules added while other threads decide: no decision made from the rules before is kept afterwards.</summary>
+public class ConcurrentRuleTests
+{
+    [Fact]
+    public async Task A_deny_added_while_another_thread_matches_is_never_undone_by_a_stale_cached_answer()
+    {
+        var resolver = new FakeResolver();
+        var request = new Request(AccessKind.Read, Operation.Read, "/data/project/a.txt", null, Subject.Unknown(1));
+        var deny = FlagRules.Parse(AccessKind.Read, Verdict.Deny, "/data/project/a.txt", resolver);
+        int stale = 0;
+        for (int i = 0; i < 3000 && stale == 0; i++)
+        {
+            using var policy = new Policy(FlagRules.Parse(AccessKind.Read, Verdict.Allow, "/data/project", resolver), [], null);
+            using var start = new Barrier(2);
+            var matcher = Task.Run(() =>
+            {
+                start.SignalAndWait();
+                for (int j = 0; j < 20; j++)
+                {
+                    policy.Match(request);
+                }
+            });
+            start.SignalAndWait();
+            policy.Apply(deny); // "deny always" answered on another thread
+            await matcher;
+            if (policy.Match(request)?.Allowed != false)
+            {
+                stale++;
+            }
+        }
+
+        Assert.Equal(0, stale);
+    }
+}
