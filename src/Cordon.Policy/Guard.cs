@@ -45,6 +45,39 @@ public sealed class OutsideCodeGuard
         [".yarnrc"] = "yarn settings",
         [".yarnrc.yml"] = "yarn settings (yarnPath runs a file as yarn)",
         [".bash_aliases"] = "a shell start-up file (Debian's .bashrc reads it)",
+        [".husky"] = "git hooks (husky points core.hooksPath here)",
+        [".githooks"] = "git hooks (a core.hooksPath folder)",
+        [".pre-commit-config.yaml"] = "pre-commit hooks (run at the next git commit)",
+        [".lefthook.yml"] = "lefthook git hooks",
+        [".lefthook-local.yml"] = "lefthook git hooks",
+        [".mise.toml"] = "mise settings (tasks and hooks run on cd)",
+        [".mise.local.toml"] = "mise settings (tasks and hooks run on cd)",
+        [".devcontainer"] = "dev container settings (initializeCommand runs on this machine)",
+        [".mcp.json"] = "MCP servers an AI agent starts",
+    };
+
+    /// <summary>The same, for file names without a leading dot (only as the last component).</summary>
+    private static readonly Dictionary<string, string> PlainNames = new(StringComparer.Ordinal)
+    {
+        ["lefthook.yml"] = "lefthook git hooks",
+        ["lefthook-local.yml"] = "lefthook git hooks",
+        ["mise.toml"] = "mise settings (tasks and hooks run on cd)",
+        ["mise.local.toml"] = "mise settings (tasks and hooks run on cd)",
+    };
+
+    /// <summary>
+    /// Files inside an AI agent's folder (in a project or the home directory) that make the agent run commands:
+    /// hooks and MCP servers. The rest of those folders is the agent's own state, written all day.
+    /// </summary>
+    private static readonly Dictionary<string, Dictionary<string, string>> AgentNames = new(StringComparer.Ordinal)
+    {
+        [".claude"] = new(StringComparer.Ordinal)
+        {
+            ["settings.json"] = "Claude Code settings (hooks run commands)",
+            ["settings.local.json"] = "Claude Code settings (hooks run commands)",
+        },
+        [".cursor"] = new(StringComparer.Ordinal) { ["mcp.json"] = "MCP servers an AI agent starts" },
+        [".gemini"] = new(StringComparer.Ordinal) { ["settings.json"] = "Gemini CLI settings (MCP servers and tools run commands)" },
     };
 
     /// <summary>
@@ -120,6 +153,10 @@ public sealed class OutsideCodeGuard
     // Looked up by span: a write's path is scanned without allocating a string per component.
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> NameLookup = Names.GetAlternateLookup<ReadOnlySpan<char>>();
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> GitNameLookup = GitNames.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> PlainNameLookup = PlainNames.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly int PlainShortest = PlainNames.Keys.Min(k => k.Length);
+    private static readonly int PlainLongest = PlainNames.Keys.Max(k => k.Length);
+    private static readonly Dictionary<string, Dictionary<string, string>>.AlternateLookup<ReadOnlySpan<char>> AgentLookup = AgentNames.GetAlternateLookup<ReadOnlySpan<char>>();
 
     private const string GitDirectory = "a git repository (or a gitdir: link)";
 
@@ -270,14 +307,20 @@ public sealed class OutsideCodeGuard
                 break;
             }
 
+            string Holder() => start == 1 ? "/" : path[..(start - 1)];
             if (name.Length < 2 || name[0] != '.')
             {
-                // Every guarded name starts with a dot: ordinary components cost no lookup (writes pass here).
+                // Guarded names start with a dot but for a few file names: ordinary components cost one length check
+                // and no lookup (every write passes here).
+                if (end == path.Length && name.Length >= PlainShortest && name.Length <= PlainLongest && PlainNameLookup.TryGetValue(name, out var plain) && !(state?.Owns(Holder()) ?? false))
+                {
+                    hit = new Hit(path, plain);
+                }
+
                 start = end + 1;
                 continue;
             }
 
-            string Holder() => start == 1 ? "/" : path[..(start - 1)];
             if (name.SequenceEqual(".git"))
             {
                 if (end == path.Length)
@@ -294,6 +337,28 @@ public sealed class OutsideCodeGuard
                 int innerEnd = path.IndexOf('/', end + 1);
                 var inner = innerEnd < 0 ? path.AsSpan(end + 1) : path.AsSpan(end + 1, innerEnd - end - 1);
                 if (GitNameLookup.TryGetValue(inner, out var what) && !(state?.Owns(path[..end]) ?? false))
+                {
+                    hit = new Hit(innerEnd < 0 ? path : path[..innerEnd], what);
+                }
+            }
+            else if (AgentLookup.TryGetValue(name, out var agentNames))
+            {
+                if (end == path.Length)
+                {
+                    // The folder itself: one prepared elsewhere, moved or linked into place, brings its settings along.
+                    if (!(directory || (state?.Owns(Holder()) ?? false)))
+                    {
+                        hit = new Hit(path, agentNames.First().Value);
+                    }
+
+                    break;
+                }
+
+                int innerEnd = path.IndexOf('/', end + 1);
+                var inner = innerEnd < 0 ? path.AsSpan(end + 1) : path.AsSpan(end + 1, innerEnd - end - 1);
+                // Owned only with the folder that holds it (a cloned project's): a .claude the run just made in the
+                // user's project is where the user's agent will look.
+                if (agentNames.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(inner, out var what) && !(state?.Owns(Holder()) ?? false))
                 {
                     hit = new Hit(innerEnd < 0 ? path : path[..innerEnd], what);
                 }

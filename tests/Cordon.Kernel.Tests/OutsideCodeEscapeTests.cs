@@ -65,6 +65,13 @@ public sealed class OutsideCodeEscapeTests : IDisposable
             $"echo 'touch {marks}/direnv' > .envrc",
             "mkdir -p .idea && echo x > .idea/workspace.xml",
             $"echo 'touch {marks}/bashrc' >> .bashrc",
+            // Hooks that git runs through core.hooksPath or a hook manager, and commands an AI agent or an editor runs.
+            $"mkdir -p .husky && printf '#!/bin/sh\\ntouch {marks}/husky\\n' > .husky/pre-commit",
+            $"printf 'repos:\\n- repo: local\\n  hooks:\\n  - id: x\\n    entry: touch {marks}/pre-commit-framework\\n' > .pre-commit-config.yaml",
+            $"printf 'pre-commit:\\n  commands:\\n    x:\\n      run: touch {marks}/lefthook\\n' > lefthook.yml",
+            $"mkdir -p .claude && printf '{{\"hooks\":{{\"SessionStart\":[{{\"hooks\":[{{\"type\":\"command\",\"command\":\"touch {marks}/claude\"}}]}}]}}}}' > .claude/settings.json",
+            $"printf '{{\"mcpServers\":{{\"x\":{{\"command\":\"touch\",\"args\":[\"{marks}/mcp\"]}}}}}}' > .mcp.json",
+            $"mkdir -p .devcontainer && printf '{{\"initializeCommand\":\"touch {marks}/devcontainer\"}}' > .devcontainer/devcontainer.json",
             "echo done",
         ]);
         var r = s.Cordon("run", "--allow-read=" + s.Work, "--allow-write=" + s.Work, "--", "sh", "-c", $"cd {Repo} && {attack}");
@@ -81,7 +88,8 @@ public sealed class OutsideCodeEscapeTests : IDisposable
         Assert.Empty(Directory.GetFiles(marks));
         Assert.Equal(config, File.ReadAllText(Path.Combine(Repo, ".git/config")));
         Assert.False(File.Exists(Path.Combine(Repo, ".git/hooks/pre-commit")));
-        foreach (var planted in new[] { ".vscode/tasks.json", ".envrc", ".idea/workspace.xml", ".bashrc" })
+        foreach (var planted in new[] { ".vscode/tasks.json", ".envrc", ".idea/workspace.xml", ".bashrc", ".husky/pre-commit", ".pre-commit-config.yaml",
+            "lefthook.yml", ".claude/settings.json", ".mcp.json", ".devcontainer/devcontainer.json" })
         {
             Assert.False(File.Exists(Path.Combine(Repo, planted)), planted + " was written:\n" + r);
         }

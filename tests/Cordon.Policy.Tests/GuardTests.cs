@@ -35,6 +35,20 @@ public class GuardTests
     [InlineData("/home/u/project/.profile")]
     [InlineData("/home/u/project/.npmrc")]
     [InlineData("/home/u/project/node/.zshrc")]
+    [InlineData("/home/u/project/.husky/pre-commit")]
+    [InlineData("/home/u/project/.githooks/pre-push")]
+    [InlineData("/home/u/project/.pre-commit-config.yaml")]
+    [InlineData("/home/u/project/lefthook.yml")]
+    [InlineData("/home/u/project/sub/lefthook-local.yml")]
+    [InlineData("/home/u/project/mise.toml")]
+    [InlineData("/home/u/project/.mise.toml")]
+    [InlineData("/home/u/project/.devcontainer/devcontainer.json")]
+    [InlineData("/home/u/project/.mcp.json")]
+    [InlineData("/home/u/project/.claude/settings.json")]
+    [InlineData("/home/u/project/.claude/settings.local.json")]
+    [InlineData("/home/u/project/.claude")]
+    [InlineData("/home/u/project/.cursor/mcp.json")]
+    [InlineData("/home/u/project/.gemini/settings.json")]
     public void A_write_to_a_guarded_name_in_an_allowed_folder_is_denied_with_the_reason(string path)
     {
         using var policy = Build(null, Allow(Project));
@@ -60,6 +74,12 @@ public class GuardTests
     [InlineData("/home/u/project/node_modules/pkg/.vscode/settings.json")]
     [InlineData("/home/u/project/node_modules/pkg/.gitattributes")]
     [InlineData("/home/u/project/.gitignore")]
+    [InlineData("/home/u/project/.claude/projects/x.jsonl")]
+    [InlineData("/home/u/project/.claude/commands/review.md")]
+    [InlineData("/home/u/project/.cursor/rules/style.mdc")]
+    [InlineData("/home/u/project/lefthook.yml/x")]
+    [InlineData("/home/u/project/docs/mise.toml.example")]
+    [InlineData("/home/u/project/node_modules/pkg/.husky/pre-commit")]
     public void Ordinary_project_files_and_what_git_commit_writes_are_not_guarded(string path)
     {
         using var policy = Build(null, Allow(Project));
@@ -183,6 +203,24 @@ public class GuardTests
     {
         using var policy = Build(null, new Rule(AccessKind.Write, Verdict.Allow, new AnyDescriptor(), DecisionSource.Flag, "--allow-write"));
         Assert.Equal(Verdict.Allow, policy.Match(Write(path, Operation.Create))?.Verdict);
+    }
+
+    [Fact]
+    public void An_agent_keeps_writing_its_own_state_but_not_its_hooks()
+    {
+        using var policy = Build(null, Allow("/home/u"));
+        Assert.Equal(Verdict.Allow, policy.Match(Write("/home/u/.claude", Operation.Create, directory: true))?.Verdict);
+        Assert.Equal(Verdict.Allow, policy.Match(Write("/home/u/.claude/projects/p/session.jsonl", Operation.Create))?.Verdict);
+        Assert.Equal(Verdict.Allow, policy.Match(Write("/home/u/.claude.json"))?.Verdict);
+        Assert.Equal(DecisionSource.Guard, policy.Match(Write("/home/u/.claude/settings.json"))?.Source);
+        Assert.Equal(DecisionSource.Guard, policy.Match(Write("/home/u/.claude", Operation.Rename))?.Source); // a prepared folder moved in
+
+        // A .claude the run made in the user's project is still where the user's agent looks; in a cloned project it is the run's.
+        using var project = Build(null, Allow(Project));
+        project.Guard.DirectoryCreated(Project + "/.claude");
+        Assert.Equal(DecisionSource.Guard, project.Match(Write(Project + "/.claude/settings.json", Operation.Create))?.Source);
+        project.Guard.DirectoryCreated(Project + "/clone");
+        Assert.Equal(Verdict.Allow, project.Match(Write(Project + "/clone/.claude/settings.json", Operation.Create))?.Verdict);
     }
 
     [Fact]
