@@ -66,11 +66,24 @@ public sealed class OutsideCodeGuard
     };
 
     /// <summary>
-    /// Files inside an AI agent's folder (in a project or the home directory) that make the agent run commands:
-    /// hooks and MCP servers. The rest of those folders is the agent's own state, written all day.
+    /// Files inside a tool's folder (in a project or the home directory) that make the tool run commands: an AI
+    /// agent's hooks and MCP servers, cargo's compiler wrapper and linker, Maven's JVM options and wrapper. The rest of
+    /// those folders is the tool's own state or cache, written all day.
     /// </summary>
-    private static readonly Dictionary<string, Dictionary<string, string>> AgentNames = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Dictionary<string, string>> ToolNames = new(StringComparer.Ordinal)
     {
+        [".cargo"] = new(StringComparer.Ordinal)
+        {
+            ["config"] = "cargo settings (build.rustc-wrapper and linkers run programs)",
+            ["config.toml"] = "cargo settings (build.rustc-wrapper and linkers run programs)",
+        },
+        [".mvn"] = new(StringComparer.Ordinal)
+        {
+            ["jvm.config"] = "Maven's JVM options (a -javaagent runs code)",
+            ["maven.config"] = "Maven options",
+            ["extensions.xml"] = "Maven extensions (code in every build)",
+            ["wrapper"] = "the Maven wrapper (the Maven it downloads and runs)",
+        },
         [".claude"] = new(StringComparer.Ordinal)
         {
             ["settings.json"] = "Claude Code settings (hooks run commands)",
@@ -95,8 +108,6 @@ public sealed class OutsideCodeGuard
         ("bin", "programs on your PATH"),
         (".dotnet/tools", "programs on your PATH (dotnet tools)"),
         (".cargo/bin", "programs on your PATH (cargo install)"),
-        (".cargo/config", "cargo settings (build.rustc-wrapper runs a program)"),
-        (".cargo/config.toml", "cargo settings (build.rustc-wrapper runs a program)"),
         (".local/lib/python*", "Python's user packages (a .pth file there runs at every python start)"),
         (".config/pip", "pip settings (the package index it installs from)"),
         (".pip", "pip settings (the package index it installs from)"),
@@ -156,7 +167,7 @@ public sealed class OutsideCodeGuard
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> PlainNameLookup = PlainNames.GetAlternateLookup<ReadOnlySpan<char>>();
     private static readonly int PlainShortest = PlainNames.Keys.Min(k => k.Length);
     private static readonly int PlainLongest = PlainNames.Keys.Max(k => k.Length);
-    private static readonly Dictionary<string, Dictionary<string, string>>.AlternateLookup<ReadOnlySpan<char>> AgentLookup = AgentNames.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly Dictionary<string, Dictionary<string, string>>.AlternateLookup<ReadOnlySpan<char>> ToolLookup = ToolNames.GetAlternateLookup<ReadOnlySpan<char>>();
 
     private const string GitDirectory = "a git repository (or a gitdir: link)";
 
@@ -341,14 +352,14 @@ public sealed class OutsideCodeGuard
                     hit = new Hit(innerEnd < 0 ? path : path[..innerEnd], what);
                 }
             }
-            else if (AgentLookup.TryGetValue(name, out var agentNames))
+            else if (ToolLookup.TryGetValue(name, out var toolNames))
             {
                 if (end == path.Length)
                 {
                     // The folder itself: one prepared elsewhere, moved or linked into place, brings its settings along.
                     if (!(directory || (state?.Owns(Holder()) ?? false)))
                     {
-                        hit = new Hit(path, agentNames.First().Value);
+                        hit = new Hit(path, toolNames.First().Value);
                     }
 
                     break;
@@ -358,7 +369,7 @@ public sealed class OutsideCodeGuard
                 var inner = innerEnd < 0 ? path.AsSpan(end + 1) : path.AsSpan(end + 1, innerEnd - end - 1);
                 // Owned only with the folder that holds it (a cloned project's): a .claude the run just made in the
                 // user's project is where the user's agent will look.
-                if (agentNames.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(inner, out var what) && !(state?.Owns(Holder()) ?? false))
+                if (toolNames.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(inner, out var what) && !(state?.Owns(Holder()) ?? false))
                 {
                     hit = new Hit(innerEnd < 0 ? path : path[..innerEnd], what);
                 }

@@ -72,6 +72,8 @@ public sealed class OutsideCodeEscapeTests : IDisposable
             $"mkdir -p .claude && printf '{{\"hooks\":{{\"SessionStart\":[{{\"hooks\":[{{\"type\":\"command\",\"command\":\"touch {marks}/claude\"}}]}}]}}}}' > .claude/settings.json",
             $"printf '{{\"mcpServers\":{{\"x\":{{\"command\":\"touch\",\"args\":[\"{marks}/mcp\"]}}}}}}' > .mcp.json",
             $"mkdir -p .devcontainer && printf '{{\"initializeCommand\":\"touch {marks}/devcontainer\"}}' > .devcontainer/devcontainer.json",
+            $"mkdir -p .cargo && printf '[build]\\nrustc-wrapper = \"{marks}/cargo\"\\n' > .cargo/config.toml",
+            $"mkdir -p .mvn && echo '-javaagent:{marks}/agent.jar' > .mvn/jvm.config",
             "echo done",
         ]);
         var r = s.Cordon("run", "--allow-read=" + s.Work, "--allow-write=" + s.Work, "--", "sh", "-c", $"cd {Repo} && {attack}");
@@ -89,7 +91,7 @@ public sealed class OutsideCodeEscapeTests : IDisposable
         Assert.Equal(config, File.ReadAllText(Path.Combine(Repo, ".git/config")));
         Assert.False(File.Exists(Path.Combine(Repo, ".git/hooks/pre-commit")));
         foreach (var planted in new[] { ".vscode/tasks.json", ".envrc", ".idea/workspace.xml", ".bashrc", ".husky/pre-commit", ".pre-commit-config.yaml",
-            "lefthook.yml", ".claude/settings.json", ".mcp.json", ".devcontainer/devcontainer.json" })
+            "lefthook.yml", ".claude/settings.json", ".mcp.json", ".devcontainer/devcontainer.json", ".cargo/config.toml", ".mvn/jvm.config" })
         {
             Assert.False(File.Exists(Path.Combine(Repo, planted)), planted + " was written:\n" + r);
         }

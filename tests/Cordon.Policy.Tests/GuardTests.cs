@@ -49,6 +49,10 @@ public class GuardTests
     [InlineData("/home/u/project/.claude")]
     [InlineData("/home/u/project/.cursor/mcp.json")]
     [InlineData("/home/u/project/.gemini/settings.json")]
+    [InlineData("/home/u/project/.cargo/config.toml")]
+    [InlineData("/home/u/project/sub/.cargo/config")]
+    [InlineData("/home/u/project/.mvn/jvm.config")]
+    [InlineData("/home/u/project/.mvn/wrapper/maven-wrapper.properties")]
     public void A_write_to_a_guarded_name_in_an_allowed_folder_is_denied_with_the_reason(string path)
     {
         using var policy = Build(null, Allow(Project));
@@ -77,6 +81,8 @@ public class GuardTests
     [InlineData("/home/u/project/.claude/projects/x.jsonl")]
     [InlineData("/home/u/project/.claude/commands/review.md")]
     [InlineData("/home/u/project/.cursor/rules/style.mdc")]
+    [InlineData("/home/u/project/.cargo/registry/x")]
+    [InlineData("/home/u/project/.mvn/notes.txt")]
     [InlineData("/home/u/project/lefthook.yml/x")]
     [InlineData("/home/u/project/docs/mise.toml.example")]
     [InlineData("/home/u/project/node_modules/pkg/.husky/pre-commit")]
