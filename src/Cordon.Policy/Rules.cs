@@ -148,6 +148,12 @@ public static class BaseRules
         "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/uptime", "/proc/version",
         "/proc/filesystems", "/proc/sys/kernel", "/proc/sys/vm", "/proc/sys/fs", "/proc/sys/net/core/somaxconn",
         "/proc/swaps", "/proc/cgroups",
+        // Where /etc/resolv.conf leads on Ubuntu and Fedora (systemd-resolved), with NetworkManager, resolvconf or
+        // connman: decided on the canonical path, every name lookup would otherwise ask about a file under /run.
+        "/run/systemd/resolve/stub-resolv.conf", "/run/systemd/resolve/resolv.conf", "/run/NetworkManager/resolv.conf",
+        "/run/NetworkManager/no-stub-resolv.conf", "/run/resolvconf/resolv.conf", "/run/connman/resolv.conf",
+        // The system's caches of its own files: man's index, fontconfig's font lists.
+        "/var/cache/man", "/var/cache/fontconfig",
     ];
 
     // Readable under /etc but secret: password hashes, sudo policy, host keys (reachable when cordon runs as root).

@@ -110,7 +110,7 @@ public static class ViewPlan
         var candidates = new List<string>();
         foreach (var c in policy.FolderCandidates())
         {
-            if (c.Kind == AccessKind.Read && c.Folder != "/" && !candidates.Contains(c.Folder))
+            if (c.Kind == AccessKind.Read && c.Folder != "/" && !candidates.Contains(c.Folder) && !MirrorOnly.Contains(c.Folder))
             {
                 candidates.Add(c.Folder);
             }
@@ -208,6 +208,12 @@ public static class ViewPlan
 
     /// <summary>Files bound on their own wherever the rules allow reading them and no bind covers them already.</summary>
     public static readonly IReadOnlyList<string> StartFiles = ["/etc/ld.so.cache"];
+
+    /// <summary>
+    /// Trees the base rules allow that are not bound for themselves: read by few programs (man, fontconfig), they are
+    /// left to the mirror, which allows them without a question, rather than cost every start a bind.
+    /// </summary>
+    public static readonly IReadOnlyList<string> MirrorOnly = ["/var/cache/man", "/var/cache/fontconfig"];
 
     private static bool Covered(List<(string Path, bool ReadOnly)> binds, string path)
     {

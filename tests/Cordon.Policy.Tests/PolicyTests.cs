@@ -93,6 +93,34 @@ public class PolicyTests
         Assert.False(Decide(p, Req(AccessKind.Write, "/etc/passwd")).Allowed);
     }
 
+    [Theory]
+    [InlineData("/run/systemd/resolve/stub-resolv.conf")]
+    [InlineData("/run/systemd/resolve/resolv.conf")]
+    [InlineData("/run/NetworkManager/resolv.conf")]
+    [InlineData("/run/resolvconf/resolv.conf")]
+    [InlineData("/var/cache/man/index.db")]
+    [InlineData("/var/cache/fontconfig/x-le64.cache-9")]
+    public void Where_resolv_conf_leads_and_the_systems_caches_are_readable_as_system_files(string path)
+    {
+        var p = Build([]);
+        Assert.True(Decide(p, Req(AccessKind.Read, path)).Allowed);
+        Assert.False(Decide(p, Req(AccessKind.Write, path)).Allowed);
+        // Only where the user could read them without cordon (as for /etc): root gets no more through these rules.
+        var rules = BaseRules.For(new BaseContext("/home/u", "/tmp/cordon-run", "/usr/bin/make"));
+        Assert.True(rules.Single(r => r.Kind == AccessKind.Read && r.Descriptor is PathDescriptor d && Descriptor.InTree(d.Path, path)).AsUser);
+    }
+
+    [Theory]
+    [InlineData("/run/systemd/resolve/io.systemd.Resolve")]
+    [InlineData("/run/user/1000/gnupg/S.gpg-agent")]
+    [InlineData("/run/NetworkManager/system-connections/wifi.nmconnection")]
+    [InlineData("/var/lib/dpkg/status")]
+    [InlineData("/var/log/auth.log")]
+    public void The_rest_of_run_and_var_is_not(string path)
+    {
+        Assert.False(Decide(Build([]), Req(AccessKind.Read, path)).Allowed);
+    }
+
     [Fact]
     public void Proc_entries_are_readable_only_for_processes_of_the_sandbox()
     {

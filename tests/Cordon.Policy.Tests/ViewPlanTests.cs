@@ -57,6 +57,18 @@ public class ViewPlanTests
     }
 
     [Fact]
+    public void Where_resolv_conf_leads_is_bound_alone_and_the_systems_caches_are_left_to_the_mirror()
+    {
+        var host = new FakeTree("/usr/", "/etc/", "/etc/resolv.conf@", "/run/", "/run/systemd/", "/run/systemd/resolve/",
+            "/run/systemd/resolve/stub-resolv.conf", "/run/systemd/resolve/io.systemd.Resolve", "/run/user/", "/var/", "/var/cache/",
+            "/var/cache/man/", "/var/cache/man/index.db", "/var/lib/", "/tmp/", "/tmp/cordon-run/");
+        var binds = ViewPlan.Binds(Build(), host, asRoot: false).Select(b => b.Path).ToList();
+        Assert.Contains("/run/systemd/resolve/stub-resolv.conf", binds);
+        Assert.DoesNotContain(binds, b => b.StartsWith("/var", StringComparison.Ordinal) || b is "/run" or "/run/systemd" or "/run/systemd/resolve");
+        Assert.DoesNotContain("/run/systemd/resolve/io.systemd.Resolve", binds);
+    }
+
+    [Fact]
     public void A_rule_added_during_the_run_is_announced_and_its_folder_joins_the_plan_but_a_listing_answer_does_not()
     {
         // The view engine's binder plans again on RulesChanged: a folder answer becomes a bind, and an answer that
