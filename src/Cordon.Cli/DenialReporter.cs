@@ -27,9 +27,9 @@ public sealed class DenialReporter(TextWriter error, bool interactive = false) :
 
     public void OnDecision(Request request, Decision decision)
     {
-        if (decision.Allowed)
+        if (decision.Allowed || decision.Source == DecisionSource.Kernel)
         {
-            return;
+            return; // what the kernel refuses without cordon is not cordon's denial (the audit log still has it)
         }
 
         Interlocked.Increment(ref deniedRequests);

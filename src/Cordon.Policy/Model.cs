@@ -209,6 +209,12 @@ public enum DecisionSource
     Sandbox,
     /// <summary>A built-in set (git, node, ...) that applies because the run started its tool (never a credentials place).</summary>
     BuiltIn,
+    /// <summary>
+    /// A change the kernel would refuse the program anyway (cordon runs as the same ordinary user, and the user may
+    /// not write there: /usr, another user's folder, a read-only file system). Refused as the kernel would, with no
+    /// question and no denial line: nothing a person could answer would make it work.
+    /// </summary>
+    Kernel,
 }
 
 /// <param name="Rule">The rule or answer that decided, in the form a user would write it ("--allow-read=/usr").</param>

@@ -453,7 +453,15 @@ internal sealed partial class Supervisor
         {
             // Rules answer at once (the hot path: no allocation, no token). Only a question to a person waits, and
             // then the wait is abandoned if the asking thread goes away (killed, or its whole program exited).
-            decision = policy.Match(request) ?? await DecideSlowlyAsync(c, request).ConfigureAwait(false);
+            var matched = policy.Match(request);
+            if (kind == AccessKind.Write && matched is not { Allowed: true } && matched?.Source is not (DecisionSource.Flag or DecisionSource.Profile)
+                && KernelRefuses(op, resource) is { } why)
+            {
+                // Asking would be for nothing (and the LSM engine's hooks never see such a call either).
+                matched = new Decision(Verdict.Deny, DecisionSource.Kernel, why);
+            }
+
+            decision = matched ?? await DecideSlowlyAsync(c, request).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -461,6 +469,51 @@ internal sealed partial class Supervisor
         }
 
         return Reported(request, decision);
+    }
+
+    private static readonly bool Unprivileged = Libc.GetEUid() != 0;
+
+    /// <summary>
+    /// Why the kernel would refuse a change to <paramref name="resource"/> to an ordinary user (who cordon and the
+    /// program both are): no write and search permission on the folder that holds a name to create, remove or
+    /// rename, or no write permission on a file to change; or a read-only file system. Null when it would not, when
+    /// that is not known (a missing folder, a sticky one, attributes), and always for root.
+    /// </summary>
+    internal static string? KernelRefuses(Operation op, string resource)
+    {
+        if (!Unprivileged || !resource.StartsWith('/'))
+        {
+            return null;
+        }
+
+        string target;
+        int mode;
+        switch (op)
+        {
+            case Operation.Write:
+                target = resource;
+                mode = Kernel.W_OK;
+                break;
+            case Operation.Create or Operation.Delete or Operation.Rename or Operation.Link:
+                int slash = resource.LastIndexOf('/');
+                target = slash <= 0 ? "/" : resource[..slash];
+                mode = Kernel.W_OK | Kernel.X_OK;
+                break;
+            default:
+                return null;
+        }
+
+        if (Libc.Access(target, mode) == 0)
+        {
+            return null;
+        }
+
+        return Io.LastErrno switch
+        {
+            Errno.EACCES => $"the user may not write in {target}: the kernel refuses it without cordon",
+            Errno.EROFS => $"{target} is on a read-only file system",
+            _ => null,
+        };
     }
 
     /// <summary>Tells the observer of a decision and returns whether it allows (both engines' ways of deciding end here).</summary>

@@ -61,7 +61,6 @@ public sealed class SystemPathResolver(string home, string workingDirectory, str
 /// <summary>Finds a program the way execvp(3) does: a name with a slash is a path, otherwise each PATH entry in turn.</summary>
 public static class ProgramLocator
 {
-    private const int X_OK = 1;
 
     /// <summary>The program's path, or null when there is none (the shell's "command not found").</summary>
     public static string? Find(string name, string? searchPath, string workingDirectory)
@@ -80,7 +79,7 @@ public static class ProgramLocator
         foreach (var dir in (searchPath ?? "/usr/local/bin:/usr/bin:/bin").Split(':'))
         {
             var candidate = Path.Combine(dir.Length == 0 ? workingDirectory : Path.GetFullPath(dir, workingDirectory), name);
-            if (File.Exists(candidate) && Libc.Access(candidate, X_OK) == 0)
+            if (File.Exists(candidate) && Libc.Access(candidate, Kernel.X_OK) == 0)
             {
                 return candidate;
             }
@@ -89,5 +88,5 @@ public static class ProgramLocator
         return null;
     }
 
-    public static bool IsExecutable(string path) => File.Exists(path) && Libc.Access(path, X_OK) == 0;
+    public static bool IsExecutable(string path) => File.Exists(path) && Libc.Access(path, Kernel.X_OK) == 0;
 }

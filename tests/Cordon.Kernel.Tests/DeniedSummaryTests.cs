@@ -59,3 +59,54 @@ public sealed class DeniedSummaryTests : IDisposable
         Assert.StartsWith("cordon: ", r.Stderr, StringComparison.Ordinal);
     }
 }
+
+/// <summary>
+/// A change the kernel would refuse the user anyway (a folder without write permission) is refused as the kernel
+/// would: no question, no denial line, no summary, no --denied-exit; the audit log says "kernel". As root the kernel
+/// allows it, so cordon's own rules decide and report it.
+/// </summary>
+public sealed class KernelRefusalTests : IDisposable
+{
+    private readonly Sandboxed s = new();
+
+    public void Dispose() => s.Dispose();
+
+    [Fact]
+    public void A_write_the_user_may_not_make_is_refused_quietly_and_logged_as_the_kernels()
+    {
+        var locked = Path.Combine(s.Root, "locked");
+        Directory.CreateDirectory(locked);
+        File.WriteAllText(Path.Combine(locked, "old.txt"), "old\n");
+        File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        try
+        {
+            var log = Path.Combine(s.Work, "audit.jsonl");
+            var r = s.Cordon("run", "--no-prompt", "--denied-exit=9", "--log", log, "--", "sh", "-c",
+                $"mkdir {locked}/new; touch {locked}/new.txt; rm -f {locked}/old.txt; echo done");
+            Assert.Contains("done", r.Stdout, StringComparison.Ordinal);
+            Assert.False(Path.Exists(Path.Combine(locked, "new")), r.ToString());
+            Assert.False(Path.Exists(Path.Combine(locked, "new.txt")), r.ToString());
+            Assert.True(File.Exists(Path.Combine(locked, "old.txt")), r.ToString());
+            var decisions = File.ReadAllText(log);
+            if (Interop.Libc.GetEUid() != 0)
+            {
+                Assert.True(r.ExitCode == 0, r.ToString()); // nothing cordon denied: the program's own status
+                Assert.DoesNotContain("cordon: denied", r.Stderr, StringComparison.Ordinal);
+                Assert.Contains("Permission denied", r.Stderr, StringComparison.Ordinal);
+                Assert.Contains("\"source\":\"kernel\"", decisions, StringComparison.Ordinal);
+                Assert.DoesNotContain("\"source\":\"default\"", decisions, StringComparison.Ordinal);
+            }
+            else
+            {
+                // Root may write there: cordon's rules (no write rule) refuse and say so.
+                Assert.True(r.ExitCode == 9, r.ToString());
+                Assert.Contains($"cordon: denied creating {locked}/new", r.Stderr, StringComparison.Ordinal);
+                Assert.DoesNotContain("\"source\":\"kernel\"", decisions, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+}
