@@ -145,6 +145,11 @@ public sealed class OutsideCodeGuard
         (".screenrc", "screen settings (they run commands)"),
     ];
 
+    // The first component of every home place and credentials place (".config", ".local", "bin", ...); a '*' place
+    // ends in its own first component only when it has no '/', which none has.
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> HomeFirstNames =
+        HomePlaces.Select(p => p.Place).Concat(Sensitive.Places).Select(p => p.Split('/')[0]).ToHashSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
     private readonly string? home;
 
     /// <param name="home">The user's home, for <see cref="HomePlaces"/> and the credentials places; none when null.</param>
@@ -256,6 +261,12 @@ public sealed class OutsideCodeGuard
         }
 
         var inHome = path.AsSpan(home.Length + 1);
+        int first = inHome.IndexOf('/');
+        if (!HomeFirstNames.Contains(first < 0 ? inHome : inHome[..first]))
+        {
+            return null; // ~/project/...: one lookup, not a scan of every place (writes pass here)
+        }
+
         foreach (var (place, what) in HomePlaces)
         {
             if (At(inHome, place) is int length)
