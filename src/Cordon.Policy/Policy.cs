@@ -187,7 +187,9 @@ public sealed class Policy : IDisposable
         // Only answers that depend on the resource alone are cached: rules on /proc/PID depend on who asks (is PID in
         // the sandbox?) and net rules on the names the sandbox resolved to the address. Opens are the hot path.
         // Nor are writes to the guard's names: its answer depends on what the run created and on mkdir or not.
+        // Nor mkdirs: a folder on the way to an allowed one may be made (below), which a file of that name may not.
         bool cacheable = request.Kind is AccessKind.Read or AccessKind.Write or AccessKind.Run
+            && !request.MakesDirectory
             && !request.Resource.StartsWith("/proc/", StringComparison.Ordinal)
             && !(request.Kind == AccessKind.Write && Guard.Find(request.Resource) is not null)
             && !request.UnreadableByUser;
@@ -221,6 +223,13 @@ public sealed class Policy : IDisposable
         }
 
         var decision = userRule?.Decision ?? baseRule?.Decision;
+        if (decision is null && request is { Kind: AccessKind.Write, MakesDirectory: true } && OnTheWay(user[(int)AccessKind.Write], request.Resource) is { } toward
+            && Guard.Check(request.Resource, directory: true) is null)
+        {
+            // mkdir -p of an allowed folder (~/.m2/repository on a machine without ~/.m2): an empty folder above it.
+            decision = new Decision(Verdict.Allow, toward.Source, toward.Text + " (a folder on the way to it)");
+        }
+
         if (cacheable)
         {
             lock (gate)
@@ -373,6 +382,21 @@ public sealed class Policy : IDisposable
     /// <summary>Whether <paramref name="a"/> wins over <paramref name="b"/> when both match (the rule of <see cref="Best"/>).</summary>
     private static bool Beats(Rule a, Rule b) =>
         a.Descriptor.Specificity > b.Descriptor.Specificity || (a.Descriptor.Specificity == b.Descriptor.Specificity && a.Verdict == Verdict.Deny && b.Verdict != Verdict.Deny);
+
+    /// <summary>A rule that allows writing a folder strictly below <paramref name="folder"/> (named, not a glob), if any.</summary>
+    private static Rule? OnTheWay(Rule[] writeRules, string folder)
+    {
+        foreach (var rule in writeRules)
+        {
+            if (rule is { Verdict: Verdict.Allow, Descriptor: PathDescriptor { IsGlob: false } p } && p.Path.Length > folder.Length + 1
+                && p.Path[folder.Length] == '/' && p.Path.StartsWith(folder, StringComparison.Ordinal))
+            {
+                return rule;
+            }
+        }
+
+        return null;
+    }
 
     private static Rule? Best(Rule[] rules, Request request)
     {

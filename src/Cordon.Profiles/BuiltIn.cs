@@ -31,6 +31,11 @@ public static class BuiltIn
             write: { allow: ["~/.cargo/registry", "~/.cargo/git"] }
             net:   { allow: ["crates.io:443", "index.crates.io:443", "static.crates.io:443"] }
             """,
+        ["java"] = """
+            read:  { allow: ["~/.m2/repository", "~/.m2/wrapper", "~/.gradle/caches", "~/.gradle/wrapper", "~/.gradle/native"] }
+            write: { allow: ["~/.m2/repository", "~/.m2/wrapper", "~/.gradle/caches", "~/.gradle/wrapper", "~/.gradle/native"] }
+            net:   { allow: ["repo.maven.apache.org:443", "repo1.maven.org:443", "plugins.gradle.org:443", "services.gradle.org:443", "downloads.gradle.org:443"] }
+            """,
         ["git"] = """
             read:  { allow: ["~/.gitconfig", "~/.config/git/config", "~/.config/git/ignore", "~/.config/git/attributes"] }
             """,
@@ -49,6 +54,7 @@ public static class BuiltIn
         ("python", n => n is "python" or "pip" or "pipx" or "poetry" or "uv" or "uvx" || Versioned(n, "python") || Versioned(n, "pip")),
         ("dotnet", n => n is "dotnet"),
         ("cargo", n => n is "cargo" or "rustc" or "rustup" or "rustdoc" || n.StartsWith("cargo-", StringComparison.Ordinal)),
+        ("java", n => n is "java" or "javac" or "jar" or "jshell" or "mvn" or "mvnw" or "gradle" or "gradlew" or "kotlin" or "kotlinc"),
         ("git", n => n is "git" || n.StartsWith("git-", StringComparison.Ordinal)),
         ("shells", n => n is "sh" or "bash" or "dash" or "zsh"),
     ];
@@ -60,6 +66,7 @@ public static class BuiltIn
         "python" => "python, python3, pip, pip3, pipx, poetry, uv",
         "dotnet" => "dotnet",
         "cargo" => "cargo, rustc, rustup, cargo-*",
+        "java" => "java, javac, jar, jshell, mvn, mvnw, gradle, gradlew, kotlin, kotlinc",
         "git" => "git, git-*",
         "shells" => "sh, bash, dash, zsh",
         _ => "",

@@ -58,6 +58,20 @@ public sealed class RealProgramTests : IDisposable
     }
 
     [Fact]
+    public void Mkdir_p_of_an_allowed_folder_makes_the_folders_on_the_way_and_nothing_else_there()
+    {
+        // A build tool's cache on a fresh machine: ~/.m2/repository allowed, ~/.m2 not there yet.
+        var cache = Path.Combine(s.Home, ".m2", "repository");
+        var r = s.Cordon("run", "--no-prompt", "--allow-write=" + cache, "--", "sh", "-c",
+            $"mkdir -p {cache}/org && echo x > {cache}/org/a.jar && echo made; echo y > {s.Home}/.m2/settings.xml; mkdir {s.Home}/.m2/other; true");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("made", r.Stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(cache, "org", "a.jar")), r.ToString());
+        Assert.False(File.Exists(Path.Combine(s.Home, ".m2", "settings.xml")), r.ToString());
+        Assert.False(Directory.Exists(Path.Combine(s.Home, ".m2", "other")), r.ToString());
+    }
+
+    [Fact]
     public void Cat_of_an_allowed_file_works()
     {
         var f = s.WorkFile("a.txt", "content-a\n");

@@ -151,6 +151,29 @@ public class PolicyTests
     }
 
     [Fact]
+    public void A_folder_on_the_way_to_an_allowed_one_may_be_made_but_nothing_else_there()
+    {
+        var p = Build(Flag(AccessKind.Write, Verdict.Allow, "/home/u/.m2/repository"));
+        Request Mkdir(string path) => new(AccessKind.Write, Operation.Create, path, null, Subject.Unknown(1)) { MakesDirectory = true };
+        Request Create(string path) => new(AccessKind.Write, Operation.Create, path, null, Subject.Unknown(1));
+
+        Assert.True(p.Match(Mkdir("/home/u/.m2"))?.Allowed);
+        Assert.Contains("a folder on the way to it", p.Match(Mkdir("/home/u/.m2"))!.Rule, StringComparison.Ordinal);
+        Assert.Null(p.Match(Create("/home/u/.m2"))); // a file of that name is not a folder on the way
+        Assert.Null(p.Match(Create("/home/u/.m2/settings.xml")));
+        Assert.Null(p.Match(Mkdir("/home/u/.m2/other")));
+        Assert.Null(p.Match(Mkdir("/home/u/.m")));
+        Assert.True(p.Match(Mkdir("/home/u/.m2"))?.Allowed); // the file's answer was not cached for the folder
+
+        // A deny there wins, and a guarded place is not made on the way (asked as before).
+        var denied = Build([.. Flag(AccessKind.Write, Verdict.Allow, "/home/u/.m2/repository"), .. Flag(AccessKind.Write, Verdict.Deny, "/home/u/.m2")]);
+        Assert.False(denied.Match(Mkdir("/home/u/.m2"))?.Allowed);
+        var guarded = Build(Flag(AccessKind.Write, Verdict.Allow, "/home/u/.local/bin/tool"));
+        Assert.Null(guarded.Match(Mkdir("/home/u/.local/bin")));
+        Assert.True(guarded.Match(Mkdir("/home/u/.local"))?.Allowed);
+    }
+
+    [Fact]
     public void The_runs_temp_dir_and_the_named_program_are_granted()
     {
         var p = Build([]);

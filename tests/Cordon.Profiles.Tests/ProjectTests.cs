@@ -97,6 +97,9 @@ public class BuiltInDefaultTests
     [InlineData("bash", "shells")]
     [InlineData("cargo", "cargo")]
     [InlineData("dotnet", "dotnet")]
+    [InlineData("mvn", "java")]
+    [InlineData("gradlew", "java")]
+    [InlineData("javac", "java")]
     public void A_tool_brings_its_set(string program, string set) => Assert.Equal([set], BuiltIn.For(program));
 
     [Theory]
