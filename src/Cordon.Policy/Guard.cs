@@ -147,8 +147,7 @@ public sealed class OutsideCodeGuard
 
     // The first component of every home place and credentials place (".config", ".local", "bin", ...); a '*' place
     // ends in its own first component only when it has no '/', which none has.
-    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> HomeFirstNames =
-        HomePlaces.Select(p => p.Place).Concat(Sensitive.Places).Select(p => p.Split('/')[0]).ToHashSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> HomeFirstNames = FirstNames();
 
     private readonly string? home;
 
@@ -170,11 +169,39 @@ public sealed class OutsideCodeGuard
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> NameLookup = Names.GetAlternateLookup<ReadOnlySpan<char>>();
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> GitNameLookup = GitNames.GetAlternateLookup<ReadOnlySpan<char>>();
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> PlainNameLookup = PlainNames.GetAlternateLookup<ReadOnlySpan<char>>();
-    private static readonly int PlainShortest = PlainNames.Keys.Min(k => k.Length);
-    private static readonly int PlainLongest = PlainNames.Keys.Max(k => k.Length);
+    private static readonly (int Shortest, int Longest) PlainLengths = Lengths(PlainNames.Keys);
     private static readonly Dictionary<string, Dictionary<string, string>>.AlternateLookup<ReadOnlySpan<char>> ToolLookup = ToolNames.GetAlternateLookup<ReadOnlySpan<char>>();
 
     private const string GitDirectory = "a git repository (or a gitdir: link)";
+
+    // Loops, not LINQ: these run at every start (see BuiltIn.For).
+    private static HashSet<string>.AlternateLookup<ReadOnlySpan<char>> FirstNames()
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (place, _) in HomePlaces)
+        {
+            names.Add(place.Split('/')[0]);
+        }
+
+        foreach (var place in Sensitive.Places)
+        {
+            names.Add(place.Split('/')[0]);
+        }
+
+        return names.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    private static (int Shortest, int Longest) Lengths(IEnumerable<string> names)
+    {
+        int shortest = int.MaxValue, longest = 0;
+        foreach (var n in names)
+        {
+            shortest = Math.Min(shortest, n.Length);
+            longest = Math.Max(longest, n.Length);
+        }
+
+        return (shortest, longest);
+    }
 
     /// <summary>Directories the sandbox created in this run (canonical paths), as the engine reports them.</summary>
     private readonly ConcurrentDictionary<string, byte> created = new(StringComparer.Ordinal);
@@ -334,7 +361,7 @@ public sealed class OutsideCodeGuard
             {
                 // Guarded names start with a dot but for a few file names: ordinary components cost one length check
                 // and no lookup (every write passes here).
-                if (end == path.Length && name.Length >= PlainShortest && name.Length <= PlainLongest && PlainNameLookup.TryGetValue(name, out var plain) && !(state?.Owns(Holder()) ?? false))
+                if (end == path.Length && name.Length >= PlainLengths.Shortest && name.Length <= PlainLengths.Longest && PlainNameLookup.TryGetValue(name, out var plain) && !(state?.Owns(Holder()) ?? false))
                 {
                     hit = new Hit(path, plain);
                 }
