@@ -148,10 +148,6 @@ public static class BaseRules
         "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/uptime", "/proc/version",
         "/proc/filesystems", "/proc/sys/kernel", "/proc/sys/vm", "/proc/sys/fs", "/proc/sys/net/core/somaxconn",
         "/proc/swaps", "/proc/cgroups",
-        // Where /etc/resolv.conf leads on Ubuntu and Fedora (systemd-resolved), with NetworkManager, resolvconf or
-        // connman: decided on the canonical path, every name lookup would otherwise ask about a file under /run.
-        "/run/systemd/resolve/stub-resolv.conf", "/run/systemd/resolve/resolv.conf", "/run/NetworkManager/resolv.conf",
-        "/run/NetworkManager/no-stub-resolv.conf", "/run/resolvconf/resolv.conf", "/run/connman/resolv.conf",
         // The system's caches of its own files: man's index, fontconfig's font lists.
         "/var/cache/man", "/var/cache/fontconfig",
     ];
@@ -179,6 +175,17 @@ public static class BaseRules
         "/usr/share/dotnet", "/lib", "/lib64",
     ];
 
+    /// <summary>
+    /// Where /etc/resolv.conf leads on Ubuntu and Fedora (systemd-resolved), with NetworkManager, resolvconf or
+    /// connman: reads are decided on the canonical path, so every name lookup would otherwise ask about a file under
+    /// /run. Readable as system files; the view binds each that exists by itself (ViewPlan.StartFiles).
+    /// </summary>
+    public static readonly IReadOnlyList<string> ResolverFiles =
+    [
+        "/run/systemd/resolve/stub-resolv.conf", "/run/systemd/resolve/resolv.conf", "/run/NetworkManager/resolv.conf",
+        "/run/NetworkManager/no-stub-resolv.conf", "/run/resolvconf/resolv.conf", "/run/connman/resolv.conf",
+    ];
+
     public static IReadOnlyList<Rule> For(BaseContext context)
     {
         var rules = new List<Rule>();
@@ -187,6 +194,11 @@ public static class BaseRules
             // The system's files, not the devices, /proc and /sys entries (a terminal cordon made as root is root's).
             bool files = !p.StartsWith("/dev/", StringComparison.Ordinal) && !p.StartsWith("/proc/", StringComparison.Ordinal) && !p.StartsWith("/sys/", StringComparison.Ordinal);
             rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: system files " + p) { AsUser = files });
+        }
+
+        foreach (var p in ResolverFiles)
+        {
+            rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: system files " + p) { AsUser = true });
         }
 
         foreach (var p in SystemSecret)

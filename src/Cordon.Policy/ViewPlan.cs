@@ -110,7 +110,7 @@ public static class ViewPlan
         var candidates = new List<string>();
         foreach (var c in policy.FolderCandidates())
         {
-            if (c.Kind == AccessKind.Read && c.Folder != "/" && !candidates.Contains(c.Folder) && !MirrorOnly.Contains(c.Folder))
+            if (c.Kind == AccessKind.Read && c.Folder != "/" && !candidates.Contains(c.Folder) && !Listed(MirrorOnly, c.Folder) && !Listed(StartFiles, c.Folder))
             {
                 candidates.Add(c.Folder);
             }
@@ -206,8 +206,24 @@ public static class ViewPlan
         return binds;
     }
 
-    /// <summary>Files bound on their own wherever the rules allow reading them and no bind covers them already.</summary>
-    public static readonly IReadOnlyList<string> StartFiles = ["/etc/ld.so.cache"];
+    /// <summary>
+    /// Files bound on their own wherever they exist, the rules allow reading them and no bind covers them already,
+    /// without walking the trees that hold them: the loader's cache, and where /etc/resolv.conf may lead.
+    /// </summary>
+    public static readonly IReadOnlyList<string> StartFiles = ["/etc/ld.so.cache", .. BaseRules.ResolverFiles];
+
+    private static bool Listed(IReadOnlyList<string> list, string path)
+    {
+        foreach (var p in list)
+        {
+            if (p == path)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// Trees the base rules allow that are not bound for themselves: read by few programs (man, fontconfig), they are
