@@ -140,6 +140,8 @@ public class GuardTests
     [InlineData("/home/u/.vimrc", "an editor start-up file")]
     [InlineData("/home/u/.config/nvim/init.lua", "an editor start-up file")]
     [InlineData("/home/u/.config/Code/User/settings.json", "VS Code settings")]
+    [InlineData("/home/u/.config/VSCodium/User/tasks.json", "VS Code settings")]
+    [InlineData("/home/u/.config/Cursor/User/settings.json", "Cursor settings")]
     [InlineData("/home/u/.tmux.conf", "tmux settings")]
     [InlineData("/home/u/.bash_aliases", "a shell start-up file")]
     [InlineData("/home/u/.config/fish/config.fish", "a shell start-up file")]
