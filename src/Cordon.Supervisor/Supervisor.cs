@@ -477,7 +477,8 @@ internal sealed partial class Supervisor
     /// Why the kernel would refuse a change to <paramref name="resource"/> to an ordinary user (who cordon and the
     /// program both are): no write and search permission on the folder that holds a name to create, remove or
     /// rename, or no write permission on a file to change; or a read-only file system. Null when it would not, when
-    /// that is not known (a missing folder, a sticky one, attributes), and always for root.
+    /// that is not known (a missing folder, a sticky one, attributes, the source of a hard link: its owner may link a
+    /// file it cannot write), and always for root.
     /// </summary>
     internal static string? KernelRefuses(Operation op, string resource)
     {
@@ -494,7 +495,7 @@ internal sealed partial class Supervisor
                 target = resource;
                 mode = Kernel.W_OK;
                 break;
-            case Operation.Create or Operation.Delete or Operation.Rename or Operation.Link:
+            case Operation.Create or Operation.Delete or Operation.Rename:
                 int slash = resource.LastIndexOf('/');
                 target = slash <= 0 ? "/" : resource[..slash];
                 mode = Kernel.W_OK | Kernel.X_OK;
