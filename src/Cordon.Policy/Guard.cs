@@ -66,34 +66,6 @@ public sealed class OutsideCodeGuard
     };
 
     /// <summary>
-    /// Files inside a tool's folder (in a project or the home directory) that make the tool run commands: an AI
-    /// agent's hooks and MCP servers, cargo's compiler wrapper and linker, Maven's JVM options and wrapper. The rest of
-    /// those folders is the tool's own state or cache, written all day.
-    /// </summary>
-    private static readonly Dictionary<string, Dictionary<string, string>> ToolNames = new(StringComparer.Ordinal)
-    {
-        [".cargo"] = new(StringComparer.Ordinal)
-        {
-            ["config"] = "cargo settings (build.rustc-wrapper and linkers run programs)",
-            ["config.toml"] = "cargo settings (build.rustc-wrapper and linkers run programs)",
-        },
-        [".mvn"] = new(StringComparer.Ordinal)
-        {
-            ["jvm.config"] = "Maven's JVM options (a -javaagent runs code)",
-            ["maven.config"] = "Maven options",
-            ["extensions.xml"] = "Maven extensions (code in every build)",
-            ["wrapper"] = "the Maven wrapper (the Maven it downloads and runs)",
-        },
-        [".claude"] = new(StringComparer.Ordinal)
-        {
-            ["settings.json"] = "Claude Code settings (hooks run commands)",
-            ["settings.local.json"] = "Claude Code settings (hooks run commands)",
-        },
-        [".cursor"] = new(StringComparer.Ordinal) { ["mcp.json"] = "MCP servers an AI agent starts" },
-        [".gemini"] = new(StringComparer.Ordinal) { ["settings.json"] = "Gemini CLI settings (MCP servers and tools run commands)" },
-    };
-
-    /// <summary>
     /// Places in the home directory (relative to it) that programs run or obey later, outside the sandbox, in every
     /// folder: a `~/.gitconfig` with core.fsmonitor runs at the next `git status` anywhere, a program in `~/.local/bin`
     /// shadows a system one. A name ending in '*' covers every sibling it begins (`.local/lib/python3.11`). The
@@ -169,14 +141,56 @@ public sealed class OutsideCodeGuard
         ["worktrees"] = "linked worktrees' settings",
     };
 
+    /// <summary>A folder whose entry and some names inside it are guarded: `.git`, and tools' settings folders.</summary>
+    /// <param name="Itself">What the entry is, for a write of the entry itself (one prepared elsewhere, moved, linked or
+    /// written into place: a gitdir: file, a .claude folder with its settings).</param>
+    /// <param name="OwnedWithItself">Its names are the run's own when the run made the folder itself (`git init`);
+    /// otherwise only when the run made the folder that holds it (a .claude the run made in the user's project is
+    /// where the user's agent will look).</param>
+    private sealed class GuardedFolder(string itself, Dictionary<string, string> names, bool ownedWithItself = false)
+    {
+        public string Itself { get; } = itself;
+
+        public Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Names { get; } = names.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public bool OwnedWithItself { get; } = ownedWithItself;
+    }
+
+    /// <summary>
+    /// `.git`, and the files inside a tool's folder (in a project or the home directory) that make the tool run
+    /// commands: an AI agent's hooks and MCP servers, cargo's compiler wrapper and linker, Maven's JVM options and
+    /// wrapper. The rest of those folders is the tool's own state or cache, written all day.
+    /// </summary>
+    private static readonly Dictionary<string, GuardedFolder> Folders = new(StringComparer.Ordinal)
+    {
+        [".git"] = new("a git repository (or a gitdir: link)", GitNames, ownedWithItself: true),
+        [".cargo"] = new("cargo settings (build.rustc-wrapper and linkers run programs)", new(StringComparer.Ordinal)
+        {
+            ["config"] = "cargo settings (build.rustc-wrapper and linkers run programs)",
+            ["config.toml"] = "cargo settings (build.rustc-wrapper and linkers run programs)",
+        }),
+        [".mvn"] = new("Maven's JVM options (a -javaagent runs code)", new(StringComparer.Ordinal)
+        {
+            ["jvm.config"] = "Maven's JVM options (a -javaagent runs code)",
+            ["maven.config"] = "Maven options",
+            ["extensions.xml"] = "Maven extensions (code in every build)",
+            ["wrapper"] = "the Maven wrapper (the Maven it downloads and runs)",
+        }),
+        [".claude"] = new("Claude Code settings (hooks run commands)", new(StringComparer.Ordinal)
+        {
+            ["settings.json"] = "Claude Code settings (hooks run commands)",
+            ["settings.local.json"] = "Claude Code settings (hooks run commands)",
+        }),
+        [".cursor"] = new("MCP servers an AI agent starts", new(StringComparer.Ordinal) { ["mcp.json"] = "MCP servers an AI agent starts" }),
+        [".gemini"] = new("Gemini CLI settings (MCP servers and tools run commands)",
+            new(StringComparer.Ordinal) { ["settings.json"] = "Gemini CLI settings (MCP servers and tools run commands)" }),
+    };
+
     // Looked up by span: a write's path is scanned without allocating a string per component.
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> NameLookup = Names.GetAlternateLookup<ReadOnlySpan<char>>();
-    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> GitNameLookup = GitNames.GetAlternateLookup<ReadOnlySpan<char>>();
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> PlainNameLookup = PlainNames.GetAlternateLookup<ReadOnlySpan<char>>();
     private static readonly (int Shortest, int Longest) PlainLengths = Lengths(PlainNames.Keys);
-    private static readonly Dictionary<string, Dictionary<string, string>>.AlternateLookup<ReadOnlySpan<char>> ToolLookup = ToolNames.GetAlternateLookup<ReadOnlySpan<char>>();
-
-    private const string GitDirectory = "a git repository (or a gitdir: link)";
+    private static readonly Dictionary<string, GuardedFolder>.AlternateLookup<ReadOnlySpan<char>> FolderLookup = Folders.GetAlternateLookup<ReadOnlySpan<char>>();
 
     // Loops, not LINQ: these run at every start (see BuiltIn.For).
     private static HashSet<string>.AlternateLookup<ReadOnlySpan<char>> FirstNames()
@@ -374,14 +388,15 @@ public sealed class OutsideCodeGuard
                 continue;
             }
 
-            if (name.SequenceEqual(".git"))
+            if (FolderLookup.TryGetValue(name, out var folder))
             {
                 if (end == path.Length)
                 {
-                    // The .git entry itself: moving a prepared repository into place, a gitdir: file, a symlink.
+                    // The entry itself: a repository or settings prepared elsewhere moved into place, a gitdir: file,
+                    // a symlink. Making the folder (mkdir, git init) is not.
                     if (!(directory || (state?.Owns(Holder()) ?? false)))
                     {
-                        hit = new Hit(path, GitDirectory);
+                        hit = new Hit(path, folder.Itself);
                     }
 
                     break;
@@ -389,29 +404,7 @@ public sealed class OutsideCodeGuard
 
                 int innerEnd = path.IndexOf('/', end + 1);
                 var inner = innerEnd < 0 ? path.AsSpan(end + 1) : path.AsSpan(end + 1, innerEnd - end - 1);
-                if (GitNameLookup.TryGetValue(inner, out var what) && !(state?.Owns(path[..end]) ?? false))
-                {
-                    hit = new Hit(innerEnd < 0 ? path : path[..innerEnd], what);
-                }
-            }
-            else if (ToolLookup.TryGetValue(name, out var toolNames))
-            {
-                if (end == path.Length)
-                {
-                    // The folder itself: one prepared elsewhere, moved or linked into place, brings its settings along.
-                    if (!(directory || (state?.Owns(Holder()) ?? false)))
-                    {
-                        hit = new Hit(path, toolNames.First().Value);
-                    }
-
-                    break;
-                }
-
-                int innerEnd = path.IndexOf('/', end + 1);
-                var inner = innerEnd < 0 ? path.AsSpan(end + 1) : path.AsSpan(end + 1, innerEnd - end - 1);
-                // Owned only with the folder that holds it (a cloned project's): a .claude the run just made in the
-                // user's project is where the user's agent will look.
-                if (toolNames.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(inner, out var what) && !(state?.Owns(Holder()) ?? false))
+                if (folder.Names.TryGetValue(inner, out var what) && !(state?.Owns(folder.OwnedWithItself ? path[..end] : Holder()) ?? false))
                 {
                     hit = new Hit(innerEnd < 0 ? path : path[..innerEnd], what);
                 }

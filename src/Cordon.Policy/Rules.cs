@@ -189,16 +189,11 @@ public static class BaseRules
     public static IReadOnlyList<Rule> For(BaseContext context)
     {
         var rules = new List<Rule>();
-        foreach (var p in SystemReadable)
+        foreach (var p in (string[])[.. SystemReadable, .. ResolverFiles])
         {
             // The system's files, not the devices, /proc and /sys entries (a terminal cordon made as root is root's).
             bool files = !p.StartsWith("/dev/", StringComparison.Ordinal) && !p.StartsWith("/proc/", StringComparison.Ordinal) && !p.StartsWith("/sys/", StringComparison.Ordinal);
             rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: system files " + p) { AsUser = files });
-        }
-
-        foreach (var p in ResolverFiles)
-        {
-            rules.Add(new Rule(AccessKind.Read, Verdict.Allow, new PathDescriptor(p), DecisionSource.Base, "base: system files " + p) { AsUser = true });
         }
 
         foreach (var p in SystemSecret)
@@ -244,18 +239,32 @@ public static class BaseRules
 /// <summary>/proc/PID/... of a process that belongs to the sandbox.</summary>
 public sealed record SandboxProcDescriptor : Descriptor
 {
-    public override bool Matches(Request request)
+    public override bool Matches(Request request) => OfSandbox(request, out _);
+
+    /// <summary>
+    /// Whether the request is for /proc/PID or below it, PID a process of the sandbox; <paramref name="below"/> is
+    /// what follows "/proc/PID/" (empty for /proc/PID itself).
+    /// </summary>
+    internal static bool OfSandbox(Request request, out ReadOnlySpan<char> below)
     {
-        var r = request.Resource;
-        if (!r.StartsWith("/proc/", StringComparison.Ordinal))
+        below = default;
+        var r = request.Resource.AsSpan();
+        if (!r.StartsWith("/proc/"))
         {
             return false;
         }
 
-        int end = r.IndexOf('/', 6);
-        var pid = end < 0 ? r.AsSpan(6) : r.AsSpan(6, end - 6);
-        return int.TryParse(pid, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
-            && request.Subject.IsSandboxMember(n);
+        r = r[6..];
+        int end = r.IndexOf('/');
+        var pid = end < 0 ? r : r[..end];
+        if (!int.TryParse(pid, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            || !request.Subject.IsSandboxMember(n))
+        {
+            return false;
+        }
+
+        below = end < 0 ? default : r[(end + 1)..];
+        return true;
     }
 
     public override int Specificity => 3;
@@ -274,21 +283,11 @@ public sealed record SandboxProcSettingDescriptor : Descriptor
 {
     public override bool Matches(Request request)
     {
-        var r = request.Resource.AsSpan();
-        if (!r.StartsWith("/proc/"))
+        if (!SandboxProcDescriptor.OfSandbox(request, out var r))
         {
             return false;
         }
 
-        r = r[6..];
-        int slash = r.IndexOf('/');
-        if (slash <= 0 || !int.TryParse(r[..slash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
-            || !request.Subject.IsSandboxMember(pid))
-        {
-            return false;
-        }
-
-        r = r[(slash + 1)..];
         if (r is "comm" or "coredump_filter")
         {
             return true;
