@@ -100,9 +100,9 @@ internal sealed class Learner(string path, Profile start, IPathResolver resolver
         var exactSeen = new HashSet<(AccessKind, string)>(); // two DNS servers are both "dns"
         foreach (var ((kind, _), (request, _)) in seen.OrderBy(e => e.Key.Resource, StringComparer.Ordinal))
         {
-            if (kind is AccessKind.Run or AccessKind.Net && exactSeen.Add((kind, Policy.Policy.Exact(request).Text)))
+            if (kind is AccessKind.Run or AccessKind.Net && Policy.Policy.Exact(request).Text is var exact && exactSeen.Add((kind, exact)))
             {
-                result.Add((new ProfileEntry(kind, Verdict.Allow, Policy.Policy.Exact(request).Text), false));
+                result.Add((new ProfileEntry(kind, Verdict.Allow, exact), false));
             }
         }
 
