@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
@@ -15,6 +16,9 @@ public sealed class TerminalProxy : IDisposable
 {
     private const int HeldLimit = 4 << 20;
 
+    /// <summary>The most lines <see cref="fullScreenLines"/> keeps; past it only a count of the rest.</summary>
+    private const int FullScreenLinesKept = 20;
+
     private readonly int input;
     private readonly int output;
     private readonly SafeFd master;
@@ -23,6 +27,13 @@ public sealed class TerminalProxy : IDisposable
     private readonly int[] wake = new int[2];
     private readonly object outGate = new();
     private readonly List<byte[]> held = [];
+
+    /// <summary>
+    /// cordon's lines (answers, denials) drawn while the program was on the alternate screen: that screen goes away
+    /// when the program leaves it, and the lines with it, so they are written again on the main screen then.
+    /// </summary>
+    private readonly List<string> fullScreenLines = [];
+    private int fullScreenLinesLeftOut;
     private readonly ClipboardFilter clipboard = new();
     private readonly List<PosixSignalRegistration> signals = [];
     private ScreenModel screen = new(24, 80);
@@ -171,6 +182,7 @@ public sealed class TerminalProxy : IDisposable
             held.Clear();
             heldBytes = 0;
             holding = false;
+            WriteFullScreenLines();
             if (screen.AltScreen)
             {
                 // The copy is used only when it is exact: the model followed every sequence, and the real terminal
@@ -241,6 +253,7 @@ public sealed class TerminalProxy : IDisposable
             {
                 FdIo.WriteAll(output, RawLines($"\u001b[{height}A\r\u001b[J{Display.Escape(line)}\n"));
                 atLineStart = true;
+                KeepForMainScreen(line);
                 return;
             }
 
@@ -257,6 +270,11 @@ public sealed class TerminalProxy : IDisposable
         lock (outGate)
         {
             var bytes = RawLines((atLineStart ? "" : "\n") + line + "\n");
+            if (screen.AltScreen)
+            {
+                KeepForMainScreen(line);
+            }
+
             if (holding)
             {
                 held.Add(bytes);
@@ -480,11 +498,53 @@ public sealed class TerminalProxy : IDisposable
                     atLineStart = chunk[^1] == (byte)'\n';
                     if (!screen.AltScreen)
                     {
+                        WriteFullScreenLines();
                         NoticeClipboard();
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Keeps a line drawn on the alternate screen for <see cref="WriteFullScreenLines"/>. Called with <see cref="outGate"/> held.</summary>
+    private void KeepForMainScreen(string line)
+    {
+        if (fullScreenLines.Count < FullScreenLinesKept)
+        {
+            fullScreenLines.Add(line);
+        }
+        else
+        {
+            fullScreenLinesLeftOut++;
+        }
+    }
+
+    /// <summary>
+    /// Once the program is back on the main screen (or has ended), writes there the lines cordon drew while it was
+    /// full screen, so that the scrollback says what was answered and denied. Called with <see cref="outGate"/> held.
+    /// </summary>
+    private void WriteFullScreenLines()
+    {
+        if (holding || screen.AltScreen || fullScreenLines.Count == 0)
+        {
+            return;
+        }
+
+        var text = new StringBuilder(atLineStart ? "" : "\n");
+        foreach (var line in fullScreenLines)
+        {
+            text.Append(Display.Escape(line)).Append('\n');
+        }
+
+        if (fullScreenLinesLeftOut > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"cordon: and {fullScreenLinesLeftOut} more line(s) while the program was full screen\n");
+        }
+
+        fullScreenLines.Clear();
+        fullScreenLinesLeftOut = 0;
+        FdIo.WriteAll(output, RawLines(text.ToString()));
+        atLineStart = true;
     }
 
     /// <summary>
@@ -540,6 +600,7 @@ public sealed class TerminalProxy : IDisposable
         {
             FdIo.WriteAll(output, clipboard.Flush());
             holding = false;
+            WriteFullScreenLines();
             NoticeClipboard();
         }
 

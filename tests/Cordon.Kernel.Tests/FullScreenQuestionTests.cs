@@ -50,6 +50,33 @@ public sealed class FullScreenQuestionTests : IDisposable
     }
 
     [Fact]
+    public void Answers_given_over_a_full_screen_program_stay_in_the_scrollback()
+    {
+        // The answer's line and a denial line are drawn on vim's alternate screen, which goes away when vim quits:
+        // cordon writes them again on the main screen, where the shell's scrollback keeps them.
+        var text = s.WorkFile("text.txt", "first line of the file\n");
+        var viminfo = Path.Combine(s.Home, ".viminfo-test");
+        using var t = new Tmux(s, Tmux.Cordon($"run --allow-read={s.Work} -- vim -u NONE -i NONE -n -N {text}"));
+        t.WaitFor("first line of the file");
+        t.Keys($":r {s.Secret}", "Enter");
+        t.WaitFor("wants to read");
+        t.Keys("n");
+        _ = WaitForScreen(t, sc => sc.Contains("E484", StringComparison.Ordinal) && !sc.Contains("wants to read", StringComparison.Ordinal), 10);
+        t.Keys($":w {viminfo}", "Enter");
+        t.WaitFor("wants to create");
+        t.Keys("n");
+        _ = WaitForScreen(t, sc => !sc.Contains("wants to create", StringComparison.Ordinal), 10);
+        t.Keys(":q!", "Enter");
+        Assert.Equal(0, t.ExitCode());
+        var after = t.Screen();
+        Assert.Contains($"cordon: denied once: read {s.Secret}", after, StringComparison.Ordinal);
+        Assert.Contains($"cordon: denied once: create {viminfo}", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("first line of the file", after, StringComparison.Ordinal);
+        Assert.DoesNotContain(s.Marker, after, StringComparison.Ordinal);
+        Assert.False(File.Exists(viminfo));
+    }
+
+    [Fact]
     public void Less_waiting_for_return_is_whole_after_a_question()
     {
         s.WorkFile("nums.txt", string.Join('\n', Enumerable.Range(1, 200).Select(i => $"line {i} of the numbers")) + "\n");
