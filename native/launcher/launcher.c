@@ -67,8 +67,11 @@ struct cordon_ruleset_attr {
 
 static void die(const char *what, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* While the view is being built (--view), a failure goes to cordon as "viewfail WHAT: ERROR" instead of the
- * terminal: the program has not started, and cordon may say in one line why and use the seccomp engine instead. */
+ * terminal: the program has not started, and cordon may say in one line why and use the seccomp engine instead.
+ * Later, until "ready", it goes to cordon as "fail WHAT: ERROR", for cordon to say in its own line (with what the
+ * error means there: a filter that refuses a second supervisor is a sandbox inside a sandbox). */
 static int building_view;
+static int reporting;
 
 static void die(const char *what, ...)
 {
@@ -78,9 +81,9 @@ static void die(const char *what, ...)
     va_start(ap, what);
     int n = vsnprintf(line, sizeof line, what, ap);
     va_end(ap);
-    if (building_view) {
+    if (building_view || reporting) {
         char msg[640];
-        int m = snprintf(msg, sizeof msg, "viewfail %s: %s", n > 0 ? line : what, strerror(e));
+        int m = snprintf(msg, sizeof msg, "%s %s: %s", building_view ? "viewfail" : "fail", n > 0 ? line : what, strerror(e));
         if (m > 0 && write(CONTROL_FD, msg, (size_t)(m < (int)sizeof msg ? m : (int)sizeof msg - 1)) > 0)
             _exit(125);
     }
@@ -716,30 +719,31 @@ static int reap(pid_t child, int landlock_abi, int signals)
     return main_done ? 0 : 125;
 }
 
-/* Tries to install a listener with the given flags in a throwaway child (a process may hold only one listener). */
-static int try_listener(unsigned long flags)
+/* Tries to install a listener with the given flags in a throwaway child (a process may hold only one listener).
+ * Prints "NAME ok", or "NAME " and the errno's name: EINVAL where the kernel lacks the flags, EPERM or EBUSY where
+ * a filter this process already runs under refuses them (a sandbox or container around it). */
+static void try_listener(const char *name, unsigned long flags)
 {
+    int err = ECHILD;
     pid_t p = fork();
-    if (p < 0)
-        return 0;
     if (p == 0) {
         struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
         struct sock_fprog prog = {1, &allow};
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        _exit(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0 ? 1 : 0);
+        _exit(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0 ? (errno & 0xff) : 0);
     }
     int st = 0;
-    waitpid(p, &st, 0);
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st))
+        err = WEXITSTATUS(st);
+    printf("%s %s\n", name, err == 0 ? "ok" : err == EINVAL ? "EINVAL" : err == EPERM ? "EPERM" : err == EBUSY ? "EBUSY" : "failed");
 }
 
 static int probe(void)
 {
     long abi = syscall(CORDON_SYS_landlock_create_ruleset, NULL, 0, CORDON_LANDLOCK_CREATE_RULESET_VERSION);
     printf("landlock %ld\n", abi < 0 ? 0 : abi);
-    printf("seccomp_notif %s\n", try_listener(SECCOMP_FILTER_FLAG_NEW_LISTENER) ? "ok" : "missing");
-    printf("killable_recv %s\n",
-           try_listener(SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) ? "ok" : "missing");
+    try_listener("seccomp_notif", SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    try_listener("killable_recv", SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
     return 0;
 }
 
@@ -871,6 +875,7 @@ static int launch(int argc, char **argv)
     }
     const char *path = argv[i + 1];
     char **child_argv = &argv[i + 2];
+    reporting = 1; /* descriptor 3 is cordon's control socket from here on */
 
     /* Drop to the user first: a change of credentials clears the parent-death signal set below. */
     if (uid >= 0) {
@@ -926,6 +931,7 @@ static int launch(int argc, char **argv)
     /* From here on sendmsg is trapped by the filter just installed, and nobody holds the listener yet: passing it
      * with SCM_RIGHTS would wait forever. cordon takes it with pidfd_getfd (we are its child and dumpable). */
     say("ready %d %d", listener, landlock_abi);
+    reporting = 0;
     char go[8];
     ssize_t g = recv(CONTROL_FD, go, sizeof go, 0);
     if (g != 2 || memcmp(go, "go", 2) != 0) {

@@ -16,12 +16,17 @@ internal static class Doctor
         int landlock = int.TryParse(probe.GetValueOrDefault("landlock"), out var l) ? l : 0;
         bool root = Libc.GetEUid() == 0;
 
+        // EPERM or EBUSY: the kernel has the feature, a seccomp filter this process already runs under refuses it.
+        bool Refused(string key) => probe.GetValueOrDefault(key) is "EPERM" or "EBUSY";
+        const string nested = "REFUSED: this process already runs under a seccomp filter that refuses a second supervisor (cordon inside cordon, or a container or service that forbids it); run cordon outside it";
         Line(o, canRun, "seccomp user notification", canRun
             ? "available: file, program and network calls can be held and decided (the seccomp engine)"
+            : Refused("seccomp_notif") ? nested
             : "MISSING: cordon cannot run on this kernel (it needs Linux 5.9 or later with seccomp user notification)");
         bool killable = probe.GetValueOrDefault("killable_recv") == "ok";
         Line(o, killable, "seccomp wait-killable", killable
             ? "available: a held call is not restarted by signals while a question is open"
+            : Refused("killable_recv") ? nested
             : "missing (Linux < 5.19): a program that is signalled while a question is open may repeat its call");
         Line(o, landlock >= 6, $"Landlock ABI {landlock}", landlock >= 6
             ? "signals and abstract Unix sockets of the sandbox are scoped: nothing inside can signal or reach processes outside"

@@ -95,6 +95,7 @@ public static class Kernel
     public const int SCM_CREDENTIALS = 2;
     public const int IPPROTO_TCP = 6;
     public const int MSG_NOSIGNAL = 0x4000;
+    public const int MSG_DONTWAIT = 0x40;
     public const int MSG_FASTOPEN = 0x20000000;
 
     // syscall numbers this assembly calls directly (arch/x86/entry/syscalls/syscall_64.tbl).

@@ -229,6 +229,12 @@ public static class Sandbox
                 throw new ViewUnavailableException(ready["viewfail ".Length..]);
             }
 
+            if (ready.StartsWith("fail ", StringComparison.Ordinal))
+            {
+                _ = WaitFor(launcherPid);
+                throw new SandboxException(LauncherFailure(ready["fail ".Length..]));
+            }
+
             if (options.View is not null)
             {
                 // After the last point of falling back: until then the terminal keeps its copy of the program's end,
@@ -417,6 +423,18 @@ public static class Sandbox
         return fd;
     }
 
+    /// <summary>
+    /// What the launcher's "fail WHAT: ERROR" means, in cordon's words. Refused (EPERM, EBUSY) in a process that
+    /// already runs under a seccomp filter is a sandbox inside a sandbox: cordon run inside cordon (whose filter
+    /// refuses a second supervisor, and whose root program cannot drop capabilities any more), or a container whose
+    /// filter forbids the same.
+    /// </summary>
+    internal static string LauncherFailure(string failure) =>
+        (failure.EndsWith(": Operation not permitted", StringComparison.Ordinal) || failure.EndsWith(": Device or resource busy", StringComparison.Ordinal))
+        && ProcFs.StatusField(Environment.ProcessId, "Seccomp") == 2
+            ? "cannot sandbox from here: this process is already in a sandbox (it runs under a seccomp filter: cordon inside cordon, or a container), and that sandbox refused: " + failure + "; run cordon outside it"
+            : "the launcher failed: " + failure;
+
     internal static SandboxException Failed(int launcherPid, string what)
     {
         int st = WaitFor(launcherPid);
@@ -471,7 +489,13 @@ public static class Sandbox
             nint n = Libc.Send(fd.Fd, p, data.Length, Kernel.MSG_NOSIGNAL);
             if (n != data.Length)
             {
-                throw new SandboxException("cannot talk to the launcher: " + ErrnoException.Describe(Io.LastErrno));
+                var error = Io.LastErrno;
+                if (ReceiveLine(fd, Kernel.MSG_DONTWAIT) is { } line && line.StartsWith("fail ", StringComparison.Ordinal))
+                {
+                    throw new SandboxException(LauncherFailure(line["fail ".Length..])); // why it is gone
+                }
+
+                throw new SandboxException("cannot talk to the launcher: " + ErrnoException.Describe(error));
             }
         }
     }
@@ -487,7 +511,7 @@ public static class Sandbox
         return r != 0; // an error (EINTR) reads as "look again", through ReceiveLine's own retry
     }
 
-    internal static unsafe string? ReceiveLine(SafeFd fd)
+    internal static unsafe string? ReceiveLine(SafeFd fd, int flags = 0)
     {
         var buf = new byte[1024];
         while (true)
@@ -495,7 +519,7 @@ public static class Sandbox
             nint n;
             fixed (byte* p = buf)
             {
-                n = Libc.Recv(fd.Fd, p, buf.Length, 0);
+                n = Libc.Recv(fd.Fd, p, buf.Length, flags);
             }
 
             if (n < 0 && Io.LastErrno == Errno.EINTR)

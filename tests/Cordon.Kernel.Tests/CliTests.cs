@@ -33,6 +33,23 @@ public sealed class CliTests : IDisposable
         Assert.False(File.Exists(Ran));
     }
 
+    [Fact]
+    public void Cordon_inside_cordon_says_in_one_line_that_it_is_already_in_a_sandbox()
+    {
+        // The outer run's filter refuses a second supervisor (and, for a root program, dropping capabilities): the
+        // inner cordon used to print the launcher's system call and "stopped before installing the filter", and its
+        // doctor said the kernel lacked seccomp user notification.
+        var r = s.Cordon(["run", "-A", "--", .. Sandboxed.CordonCommand, "run", "--engine", "seccomp", "--", "touch", Ran]);
+        Assert.Equal(125, r.ExitCode);
+        Assert.StartsWith("cordon: cannot sandbox from here: this process is already in a sandbox (it runs under a seccomp filter: cordon inside cordon, or a container), and that sandbox refused: ", OneLine(r), StringComparison.Ordinal);
+        Assert.False(File.Exists(Ran));
+
+        var doctor = s.Cordon(["run", "-A", "--", .. Sandboxed.CordonCommand, "doctor"]);
+        Assert.Equal(1, doctor.ExitCode);
+        Assert.Contains("seccomp user notification: REFUSED: this process already runs under a seccomp filter that refuses a second supervisor", doctor.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("MISSING", doctor.Stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("read:\n  deny: [\"~/.ssh/id_[rd*\"]\n", "'[' without a closing ']'")]
     [InlineData("net:\n  allow: [\"300.0.0.1\"]\n", "is not a valid IPv4 address")]
