@@ -231,8 +231,7 @@ public static class Sandbox
 
             if (ready.StartsWith("fail ", StringComparison.Ordinal))
             {
-                _ = WaitFor(launcherPid);
-                throw new SandboxException(LauncherFailure(ready["fail ".Length..]));
+                throw LauncherFailed(launcherPid, ready["fail ".Length..]);
             }
 
             if (options.View is not null)
@@ -434,6 +433,13 @@ public static class Sandbox
         && ProcFs.StatusField(Environment.ProcessId, "Seccomp") == 2
             ? "cannot sandbox from here: this process is already in a sandbox (it runs under a seccomp filter: cordon inside cordon, or a container), and that sandbox refused: " + failure + "; run cordon outside it"
             : "the launcher failed: " + failure;
+
+    /// <summary>The launcher said "fail <paramref name="failure"/>" (and exits 125): reaps it, and says what that means.</summary>
+    internal static SandboxException LauncherFailed(int launcherPid, string failure)
+    {
+        _ = WaitFor(launcherPid);
+        return new SandboxException(LauncherFailure(failure));
+    }
 
     internal static SandboxException Failed(int launcherPid, string what)
     {

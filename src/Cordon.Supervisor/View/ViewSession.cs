@@ -183,6 +183,11 @@ internal sealed class ViewSession : IViewDecider, IDisposable
             throw new ViewUnavailableException(line["viewfail ".Length..]);
         }
 
+        if (line.StartsWith("fail ", StringComparison.Ordinal))
+        {
+            throw Sandbox.LauncherFailed(launcherPid, line["fail ".Length..]);
+        }
+
         if (line != word && !line.StartsWith(word + " ", StringComparison.Ordinal))
         {
             throw Sandbox.Failed(launcherPid, "unexpected message from the launcher: " + line);
