@@ -43,6 +43,12 @@ internal static class Profiles
                 throw new ProfileException($"{path}: no such profile file");
             }
 
+            if (!isFile && !File.Exists(path))
+            {
+                // A new name is how a profile starts (answers saved go there), and also how a typo looks: say which.
+                error.WriteLine($"cordon: profile {profileArg} does not exist yet ({path}): this run has no rules from it");
+            }
+
             rules.AddRange(ProfileStore.Load(path, resolver, mayBeMissing: true).Rules(resolver));
             savePath = path;
         }

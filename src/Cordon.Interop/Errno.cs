@@ -41,6 +41,7 @@ public enum Errno
     EMSGSIZE = 90,
     ENOTSOCK = 88,
     ECONNABORTED = 103,
+    ECONNRESET = 104,
     EISCONN = 106,
     ENOTCONN = 107,
     ECONNREFUSED = 111,

@@ -520,6 +520,7 @@ public static class Sandbox
     internal static unsafe string? ReceiveLine(SafeFd fd, int flags = 0)
     {
         var buf = new byte[1024];
+        bool reset = false;
         while (true)
         {
             nint n;
@@ -528,8 +529,11 @@ public static class Sandbox
                 n = Libc.Recv(fd.Fd, p, buf.Length, flags);
             }
 
-            if (n < 0 && Io.LastErrno == Errno.EINTR)
+            // ECONNRESET: the launcher ended with a packet of cordon's unread (unix_release_sock). The first recv
+            // reports that and clears it; what the launcher said before it ended ("fail ...") is still queued.
+            if (n < 0 && (Io.LastErrno == Errno.EINTR || (Io.LastErrno == Errno.ECONNRESET && !reset)))
             {
+                reset |= Io.LastErrno == Errno.ECONNRESET;
                 continue;
             }
 

@@ -34,6 +34,15 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void A_profile_name_that_does_not_exist_yet_is_named_in_one_line_and_the_run_goes_on()
+    {
+        // A new name is how a profile starts; a mistyped one looked the same and ran without its rules in silence.
+        var r = s.Cordon("run", "--no-prompt", "--profile", "strcit", "--", "true");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal($"cordon: profile strcit does not exist yet ({Path.Combine(s.Home, ".config", "cordon", "profiles", "strcit.yaml")}): this run has no rules from it", OneLine(r));
+    }
+
+    [Fact]
     public void Cordon_inside_cordon_says_in_one_line_that_it_is_already_in_a_sandbox()
     {
         // The outer run's filter refuses a second supervisor (and, for a root program, dropping capabilities): the
