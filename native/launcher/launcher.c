@@ -72,6 +72,14 @@ static void die(const char *what, ...) __attribute__((noreturn, format(printf, 1
  * error means there: a filter that refuses a second supervisor is a sandbox inside a sandbox). */
 static int building_view;
 static int reporting;
+/* The view's first process (the reaper) waits on this pipe's end before it says "ready": the outer launcher closes
+ * the other end once it has said "reaper PID", so that cordon gets the two in that order. They come from two
+ * processes on one socket, and under load the reaper could say "ready" first; cordon then failed the run and
+ * waited for the outer launcher, which waited for the reaper, which waited for cordon's "go". */
+static int reaper_turn = -1;
+/* --reaper-delay-ms (tests only, from CORDON_TEST_REAPER_DELAY_MS): the outer launcher waits this long before it says
+ * "reaper PID", as a loaded machine may make it, so that the test can check the order holds. */
+static int reaper_delay_ms;
 
 static void die(const char *what, ...)
 {
@@ -559,7 +567,7 @@ static void serve_bind(int binder, int host_ns, int view_ns)
 /* The outer launcher waits here for the pid namespace's first process, which becomes the reaper, and meanwhile
  * performs the binds cordon asks for (serve_bind). It dies with cordon (its parent-death signal), taking the
  * namespaces with it; it is outside the view's pid namespace, so nothing in the sandbox can see or signal it. */
-static void view_outer(pid_t first, int binder, int host_ns, int view_ns)
+static void view_outer(pid_t first, int binder, int host_ns, int view_ns, int turn)
 {
     static const int ignored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE};
     for (size_t k = 0; k < sizeof ignored / sizeof ignored[0]; k++)
@@ -567,7 +575,10 @@ static void view_outer(pid_t first, int binder, int host_ns, int view_ns)
     if (setns(host_ns, CLONE_NEWNS) != 0)
         die("setns into the copy of the host's tree");
     int child = (int)syscall(SYS_pidfd_open, first, 0);
+    if (reaper_delay_ms > 0)
+        usleep((useconds_t)reaper_delay_ms * 1000);
     say("reaper %d", (int)first);
+    close(turn); /* the reaper may say "ready" now */
     struct pollfd fds[2] = {{.fd = child, .events = POLLIN}, {.fd = binder, .events = POLLIN}};
     while (child >= 0) {
         if (poll(fds, 2, -1) < 0) {
@@ -627,8 +638,8 @@ static void view_start(uint64_t keep)
             die("open_tree %s", ops[k].a);
     if (unshare(CLONE_NEWPID) != 0)
         die("unshare(CLONE_NEWPID)");
-    int alive[2];
-    if (pipe2(alive, O_CLOEXEC) != 0)
+    int alive[2], turn[2];
+    if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(turn, O_CLOEXEC) != 0)
         die("pipe");
     pid_t first = fork();
     if (first < 0)
@@ -637,11 +648,14 @@ static void view_start(uint64_t keep)
         close(device);
         close(fuse_mount);
         close(alive[0]);
+        close(turn[0]);
         for (size_t k = 0; k < n; k++)
             if (ops[k].tree >= 0)
                 close(ops[k].tree);
-        view_outer(first, binder[0], host_ns, view_ns);
+        view_outer(first, binder[0], host_ns, view_ns, turn[1]);
     }
+    close(turn[1]);
+    reaper_turn = turn[0];
     close(binder[0]);
     close(host_ns);
     close(view_ns);
@@ -857,6 +871,9 @@ static int launch(int argc, char **argv)
             listener_wanted = 0;
         else if (!strcmp(argv[i], "--view"))
             view = 1;
+        else if (!strcmp(argv[i], "--reaper-delay-ms") && i + 1 < argc && sscanf(argv[i + 1], "%d", &reaper_delay_ms) == 1 &&
+                 reaper_delay_ms >= 0 && reaper_delay_ms <= 60000)
+            i++;
         else if (!strcmp(argv[i], "--user") && i + 1 < argc && sscanf(argv[i + 1], "%ld:%ld", &uid, &gid) == 2)
             i++;
         else if (!strcmp(argv[i], "--umask") && i + 1 < argc && sscanf(argv[i + 1], "%o", &umask_wanted) == 1 &&
@@ -930,6 +947,13 @@ static int launch(int argc, char **argv)
 
     /* From here on sendmsg is trapped by the filter just installed, and nobody holds the listener yet: passing it
      * with SCM_RIGHTS would wait forever. cordon takes it with pidfd_getfd (we are its child and dumpable). */
+    if (reaper_turn >= 0) {
+        char b;
+        while (read(reaper_turn, &b, 1) < 0 && errno == EINTR)
+            ;
+        close(reaper_turn);
+        reaper_turn = -1;
+    }
     say("ready %d %d", listener, landlock_abi);
     reporting = 0;
     char go[8];

@@ -175,6 +175,10 @@ public static class Sandbox
         if (options.View is not null)
         {
             argv.Add("--view");
+            if (TestReaperDelayMs is { } delay)
+            {
+                argv.AddRange(["--reaper-delay-ms", delay.ToString(CultureInfo.InvariantCulture)]);
+            }
         }
 
         if (options.RunAs is var (uid, gid))
@@ -437,15 +441,51 @@ public static class Sandbox
     /// <summary>The launcher said "fail <paramref name="failure"/>" (and exits 125): reaps it, and says what that means.</summary>
     internal static SandboxException LauncherFailed(int launcherPid, string failure)
     {
-        _ = WaitFor(launcherPid);
+        _ = WaitOrKill(launcherPid);
         return new SandboxException(LauncherFailure(failure));
     }
 
     internal static SandboxException Failed(int launcherPid, string what)
     {
-        int st = WaitFor(launcherPid);
+        int st = WaitOrKill(launcherPid);
         return new SandboxException($"{what} (launcher exit status {Decode(st)})");
     }
+
+    /// <summary>
+    /// The launcher's status once it has ended, for a run that failed: a launcher that failed ends by itself at once,
+    /// but one that is still waiting (for cordon, or for the view's reaper, which waits for cordon) never would, so
+    /// after <see cref="FailedLauncherGraceMs"/> it is killed.
+    /// </summary>
+    private static int WaitOrKill(int pid)
+    {
+        for (int waited = 0; waited < FailedLauncherGraceMs; waited += 10)
+        {
+            int r = Libc.WaitPid(pid, out int status, Kernel.WALL | Kernel.WNOHANG);
+            if (r == pid)
+            {
+                return status;
+            }
+
+            if (r < 0 && Io.LastErrno != Errno.EINTR)
+            {
+                return CordonFailed << 8;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        _ = Libc.Kill(pid, Kernel.SIGKILL);
+        return WaitFor(pid);
+    }
+
+    private const int FailedLauncherGraceMs = 2000;
+
+    /// <summary>
+    /// CORDON_TEST_REAPER_DELAY_MS: the view's outer launcher waits this long before it names the reaper, as on a
+    /// loaded machine, for the test that checks cordon still gets "reaper" before "ready" (ViewStartTests).
+    /// </summary>
+    private static int? TestReaperDelayMs =>
+        int.TryParse(Environment.GetEnvironmentVariable("CORDON_TEST_REAPER_DELAY_MS"), NumberStyles.None, CultureInfo.InvariantCulture, out int ms) && ms is > 0 and <= 60_000 ? ms : null;
 
     private static SafeFd TakeListener(int pid, int remoteFd) => new(TakeFd(pid, remoteFd, "the seccomp listener"));
 

@@ -111,8 +111,9 @@ public sealed class Sandboxed : IDisposable
         whileRunning?.Invoke(p);
         if (!p.WaitForExit(timeout ?? TimeSpan.FromMinutes(2)))
         {
+            var report = HangReport.Now();
             p.Kill(entireProcessTree: true);
-            Assert.Fail($"cordon {string.Join(' ', args)} did not finish in time\n{stdout.Result}\n{stderr.Result}");
+            Assert.Fail($"cordon {string.Join(' ', args)} did not finish in time\n{stdout.Result}\n{stderr.Result}{report}");
         }
 
         p.WaitForExit();

@@ -117,7 +117,7 @@ public sealed partial class SupplyChainTests(ITestOutputHelper output) : IDispos
             Thread.Sleep(100);
         }
 
-        var final = t.History();
+        var final = t.History() + (exit is null ? HangReport.Now() : "");
         exfil.Stop();
         await Task.WhenAny(collecting, Task.Delay(1000));
         output.WriteLine($"{questions.Count} questions, {honest} for npm's own work:");

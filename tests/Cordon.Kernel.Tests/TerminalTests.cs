@@ -82,7 +82,7 @@ public sealed class Tmux : IDisposable
             Thread.Sleep(100);
         }
 
-        Assert.Fail($"cordon did not finish:\n{Screen()}");
+        Assert.Fail($"cordon did not finish:\n{Screen()}{HangReport.Now()}");
         return -1;
     }
 
