@@ -371,8 +371,13 @@ public static class Sandbox
         }
         catch
         {
-            _ = Libc.Kill(launcherPid, Kernel.SIGKILL);
-            _ = WaitFor(launcherPid);
+            // Only a launcher not reaped yet (Failed reaps it): the pid of one reaped is free for another process.
+            if (Libc.WaitPid(launcherPid, out _, Kernel.WALL | Kernel.WNOHANG) == 0)
+            {
+                _ = Libc.Kill(launcherPid, Kernel.SIGKILL);
+                _ = WaitFor(launcherPid);
+            }
+
             view?.Dispose();
             loopThreads?.Release();
             throw;
