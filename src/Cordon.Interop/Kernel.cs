@@ -18,13 +18,13 @@ public static class Kernel
     public const int O_NOFOLLOW = 0x20000;
     public const int O_CLOEXEC = 0x80000;
     public const int O_PATH = 0x200000;
+    /// <summary>O_TMPFILE includes O_DIRECTORY (__O_TMPFILE | O_DIRECTORY).</summary>
+    public const int O_TMPFILE = 0x400000 | O_DIRECTORY;
+    public const int O_TMPFILE_BIT = 0x400000;
 
     /// <summary>access(2) modes.</summary>
     public const int W_OK = 2;
     public const int X_OK = 1;
-    /// <summary>O_TMPFILE includes O_DIRECTORY (__O_TMPFILE | O_DIRECTORY).</summary>
-    public const int O_TMPFILE = 0x400000 | O_DIRECTORY;
-    public const int O_TMPFILE_BIT = 0x400000;
 
     // *at(2) flags, linux/fcntl.h.
     public const int AT_FDCWD = -100;

@@ -46,6 +46,18 @@ public abstract record Descriptor
     /// </summary>
     public virtual Reach Within(string folder) => Reach.Some;
 
+    /// <summary>The folder that holds <paramref name="path"/> (canonical): "/" for "/x", null for "/" itself.</summary>
+    public static string? Parent(string path)
+    {
+        if (path == "/")
+        {
+            return null;
+        }
+
+        int slash = path.LastIndexOf('/');
+        return slash <= 0 ? "/" : path[..slash];
+    }
+
     /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies below it (both canonical).</summary>
     public static bool InTree(string folder, string path) =>
         folder == "/" ? path.StartsWith('/') : path == folder || (path.Length > folder.Length && path[folder.Length] == '/' && path.StartsWith(folder, StringComparison.Ordinal));

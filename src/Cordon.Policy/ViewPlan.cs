@@ -110,7 +110,7 @@ public static class ViewPlan
         var candidates = new List<string>();
         foreach (var c in policy.FolderCandidates())
         {
-            if (c.Kind == AccessKind.Read && c.Folder != "/" && !candidates.Contains(c.Folder) && !Listed(MirrorOnly, c.Folder) && !Listed(StartFiles, c.Folder))
+            if (c.Kind == AccessKind.Read && c.Folder != "/" && !candidates.Contains(c.Folder) && !MirrorOnly.Contains(c.Folder) && !StartFiles.Contains(c.Folder))
             {
                 candidates.Add(c.Folder);
             }
@@ -212,19 +212,6 @@ public static class ViewPlan
     /// </summary>
     public static readonly IReadOnlyList<string> StartFiles = ["/etc/ld.so.cache", .. BaseRules.ResolverFiles];
 
-    private static bool Listed(IReadOnlyList<string> list, string path)
-    {
-        foreach (var p in list)
-        {
-            if (p == path)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>
     /// Trees the base rules allow that are not bound for themselves: read by few programs (man, fontconfig), they are
     /// left to the mirror, which allows them without a question, rather than cost every start a bind.
@@ -265,22 +252,11 @@ public static class ViewPlan
         var points = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in steps.Where(s => s.Verb is "bind" or "tmpfs" or "proc"))
         {
-            for (string? p = s.Path; p is not null && points.Add(p); p = Parent(p))
+            for (string? p = s.Path; p is not null && points.Add(p); p = Descriptor.Parent(p))
             {
             }
         }
 
         return points;
-    }
-
-    private static string? Parent(string path)
-    {
-        if (path == "/")
-        {
-            return null;
-        }
-
-        int slash = path.LastIndexOf('/');
-        return slash <= 0 ? "/" : path[..slash];
     }
 }

@@ -496,8 +496,7 @@ internal sealed partial class Supervisor
                 mode = Kernel.W_OK;
                 break;
             case Operation.Create or Operation.Delete or Operation.Rename:
-                int slash = resource.LastIndexOf('/');
-                target = slash <= 0 ? "/" : resource[..slash];
+                target = Descriptor.Parent(resource) ?? "/";
                 mode = Kernel.W_OK | Kernel.X_OK;
                 break;
             default:

@@ -61,7 +61,6 @@ public sealed class SystemPathResolver(string home, string workingDirectory, str
 /// <summary>Finds a program the way execvp(3) does: a name with a slash is a path, otherwise each PATH entry in turn.</summary>
 public static class ProgramLocator
 {
-
     /// <summary>The program's path, or null when there is none (the shell's "command not found").</summary>
     public static string? Find(string name, string? searchPath, string workingDirectory)
     {

@@ -33,13 +33,13 @@ public sealed class TerminalProxy : IDisposable
     /// when the program leaves it, and the lines with it, so they are written again on the main screen then.
     /// </summary>
     private readonly List<string> fullScreenLines = [];
-    private int fullScreenLinesLeftOut;
     private readonly ClipboardFilter clipboard = new();
     private readonly List<PosixSignalRegistration> signals = [];
     private ScreenModel screen = new(24, 80);
     private Thread? inThread;
     private Thread? outThread;
     private int heldBytes;
+    private int fullScreenLinesLeftOut;
     private bool holding;
     private bool atLineStart = true;
     private bool terminalGone;
